@@ -1,0 +1,41 @@
+package rotation
+
+import "time"
+
+// EventType names an audited decision or step.
+type EventType string
+
+// Audited steps of a rotation. The "-ing" events are recorded before the
+// action they announce; the others after the outcome is known.
+const (
+	EventRequested      EventType = "rotation.requested"
+	EventDenied         EventType = "rotation.denied"
+	EventAdding         EventType = "password.adding"
+	EventAdded          EventType = "password.added"
+	EventOrphanRemoving EventType = "password.orphan-removing"
+	EventStoring        EventType = "vault.storing"
+	EventStored         EventType = "vault.stored"
+	EventVerified       EventType = "password.verified"
+	EventRetireSchedule EventType = "retirement.scheduled"
+	EventRetiring       EventType = "password.retiring"
+	EventRetired        EventType = "password.retired"
+	EventRollingBack    EventType = "rotation.rolling-back"
+	EventRolledBack     EventType = "rotation.rolled-back"
+	EventFailed         EventType = "rotation.failed"
+	EventRecovering     EventType = "rotation.recovering"
+	EventCompleted      EventType = "rotation.completed"
+)
+
+// Event is one entry of the audit trail. It carries IDs, public hints and
+// words for people; never a secret value.
+type Event struct {
+	Time      time.Time
+	Type      EventType
+	RequestID string
+	ClientID  string
+	Actor     string // who caused it: the requester, the approver, "keyturn"
+	KeyID     string
+	Hint      string
+	Vault     string // a secret URI, versioned when known
+	Detail    string
+}

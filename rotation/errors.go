@@ -1,0 +1,82 @@
+package rotation
+
+import "errors"
+
+// Sentinel errors. Adapters translate SDK errors into these (wrapped with
+// context); callers test them with errors.Is. The bot and the CLI turn them
+// into words for people in exactly one place each.
+var (
+	// ErrInvalid means the input was malformed (bad client ID, vault or
+	// secret name, lifetime). Nothing was changed.
+	ErrInvalid = errors.New("invalid input")
+
+	// ErrAppNotFound means no application with that client ID is visible.
+	ErrAppNotFound = errors.New("application not found")
+
+	// ErrNotOwner means the directory refused to change the application:
+	// Keyturn's service principal is not among its owners
+	// (Application.ReadWrite.OwnedBy) or lacks the permission.
+	ErrNotOwner = errors.New("keyturn is not an owner of the application")
+
+	// ErrOwnApp means the target is Keyturn's own application.
+	ErrOwnApp = errors.New("keyturn does not rotate its own credentials")
+
+	// ErrVaultNotAllowed means policy does not allow the vault.
+	ErrVaultNotAllowed = errors.New("vault not allowed by policy")
+
+	// ErrSecretNameNotAllowed means policy does not allow a secret name.
+	ErrSecretNameNotAllowed = errors.New("secret name not allowed by policy")
+
+	// ErrVaultForbidden means Key Vault refused access (missing role).
+	ErrVaultForbidden = errors.New("access to the vault denied")
+
+	// ErrVaultUnreachable means the vault does not resolve or answer.
+	ErrVaultUnreachable = errors.New("vault unreachable")
+
+	// ErrNotFound means a vault secret (or a credential) does not exist.
+	ErrNotFound = errors.New("not found")
+
+	// ErrSoftDeleted means a vault secret name is held by a soft-deleted
+	// secret and must be recovered before it can be written.
+	ErrSoftDeleted = errors.New("secret is soft-deleted")
+
+	// ErrLifetimePolicy means the tenant's app management policy refuses a
+	// credential with the requested lifetime.
+	ErrLifetimePolicy = errors.New("lifetime exceeds the tenant's credential policy")
+
+	// ErrPasswordsForbidden means tenant policy forbids new secrets on the
+	// app, or the app holds as many secrets as it may.
+	ErrPasswordsForbidden = errors.New("tenant policy refuses a new secret")
+
+	// ErrThrottled means the service kept answering 429 or "concurrent
+	// requests" after the retries that are safe.
+	ErrThrottled = errors.New("throttled by the service")
+
+	// ErrAmbiguous means a write may or may not have happened (timeout,
+	// connection reset, 5xx). The saga reconciles before acting again.
+	ErrAmbiguous = errors.New("outcome unknown")
+
+	// ErrNotYetValid means a new secret is not accepted yet by the token
+	// endpoint (AADSTS7000215 for seconds to minutes after creation).
+	ErrNotYetValid = errors.New("new secret not accepted yet")
+
+	// ErrVerifyFailed means the new secret did not prove itself before the
+	// verification deadline.
+	ErrVerifyFailed = errors.New("new secret could not be verified")
+
+	// ErrInProgress means another rotation of the same app has not finished
+	// (it may need recovery).
+	ErrInProgress = errors.New("a rotation of this application is in progress")
+
+	// ErrAuditFailed means the audit record could not be written, so the
+	// action it would have recorded was not taken.
+	ErrAuditFailed = errors.New("audit record could not be written")
+
+	// ErrIncomplete means a rotation stopped in a state that recovery must
+	// finish or undo (run `recover` or `rotate --resume`).
+	ErrIncomplete = errors.New("rotation incomplete; recovery needed")
+
+	// ErrCompensated means a rotation failed and its partial changes were
+	// undone: the app and the vault are as they were before.
+	ErrCompensated = errors.New("rotation failed and was rolled back")
+)
