@@ -13,15 +13,13 @@ const Redacted = "[REDACTED]"
 // MarshalText and MarshalJSON all yield Redacted. Reveal is the only way to
 // read the value; only the vault adapter and the credential verifier call it.
 //
-// The value sits behind a pointer to an unexported type, so even fmt's
-// reflection over a struct that holds a Secret in an unexported field prints
-// an address, never the value. The zero Secret is empty.
+// The value sits behind a *string, so even fmt's reflection over a struct
+// that holds a Secret in an unexported field (where fmt cannot call these
+// methods) prints an address, never the value: fmt dereferences pointers to
+// structs, arrays, slices and maps, but not to strings. The zero Secret is
+// empty.
 type Secret struct {
-	box *secretBox
-}
-
-type secretBox struct {
-	value string
+	value *string
 }
 
 // NewSecret wraps value. The caller should drop every other reference to it.
@@ -29,20 +27,20 @@ func NewSecret(value string) Secret {
 	if value == "" {
 		return Secret{}
 	}
-	return Secret{box: &secretBox{value: value}}
+	return Secret{value: &value}
 }
 
 // Reveal returns the secret value. Call it only at the point where the value
 // leaves Keyturn for its destination (Key Vault, the token endpoint).
 func (s Secret) Reveal() string {
-	if s.box == nil {
+	if s.value == nil {
 		return ""
 	}
-	return s.box.value
+	return *s.value
 }
 
 // IsZero reports whether the Secret holds no value.
-func (s Secret) IsZero() bool { return s.box == nil || s.box.value == "" }
+func (s Secret) IsZero() bool { return s.value == nil || *s.value == "" }
 
 // String implements fmt.Stringer.
 func (s Secret) String() string { return Redacted }

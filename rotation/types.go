@@ -57,11 +57,16 @@ type NewPassword struct {
 type SecretRef struct {
 	VaultURI string
 	Name     string
+	Version  string // empty: the latest version
 }
 
-// String returns the unversioned secret URI.
+// String returns the secret URI, versioned when Version is set.
 func (r SecretRef) String() string {
-	return strings.TrimSuffix(r.VaultURI, "/") + "/secrets/" + r.Name
+	s := strings.TrimSuffix(r.VaultURI, "/") + "/secrets/" + r.Name
+	if r.Version != "" {
+		s += "/" + r.Version
+	}
+	return s
 }
 
 // SecretProps are the attributes Keyturn writes with a secret version.

@@ -1,0 +1,209 @@
+package rotationtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// Kind is a kind of injected failure.
+type Kind int
+
+// The failures Faults can inject into a call.
+const (
+	// Fail returns a definite error; the call did nothing.
+	Fail Kind = iota
+	// TimeoutBefore returns rotation.ErrAmbiguous; the call did nothing.
+	TimeoutBefore
+	// TimeoutAfter performs the call, then returns rotation.ErrAmbiguous,
+	// like a 504 after which the write exists anyway.
+	TimeoutAfter
+	// CrashBefore panics with Crash before the call: the process dies.
+	CrashBefore
+	// CrashAfter performs the call, then panics with Crash.
+	CrashAfter
+)
+
+func (k Kind) String() string {
+	return [...]string{"fail", "timeout-before", "timeout-after", "crash-before", "crash-after"}[k]
+}
+
+// Kinds lists every Kind.
+var Kinds = []Kind{Fail, TimeoutBefore, TimeoutAfter, CrashBefore, CrashAfter}
+
+// Crash is the panic value of an injected crash.
+type Crash struct {
+	Op   string
+	Call int
+}
+
+// ErrInjected is the cause of every injected Fail.
+var ErrInjected = errors.New("injected failure")
+
+// Faults injects failures into the calls it wraps and records the sequence
+// of calls (op names such as "apps.AddPassword#1"), so a test can first
+// trace a clean run and then fail each call of it in turn.
+type Faults struct {
+	mu    sync.Mutex
+	calls map[string]int
+	trace []Call
+	rules map[Call]Kind
+}
+
+// Call names the n-th call (from 1) of an operation.
+type Call struct {
+	Op string
+	N  int
+}
+
+func (c Call) String() string { return fmt.Sprintf("%s#%d", c.Op, c.N) }
+
+// NewFaults returns a Faults that injects nothing yet.
+func NewFaults() *Faults {
+	return &Faults{calls: map[string]int{}, rules: map[Call]Kind{}}
+}
+
+// Inject makes call c fail with kind k.
+func (f *Faults) Inject(c Call, k Kind) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules[c] = k
+}
+
+// Trace returns the calls made so far, in order.
+func (f *Faults) Trace() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.trace...)
+}
+
+func (f *Faults) next(op string) (Call, Kind, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[op]++
+	c := Call{Op: op, N: f.calls[op]}
+	f.trace = append(f.trace, c)
+	k, ok := f.rules[c]
+	return c, k, ok
+}
+
+func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
+	c, k, ok := f.next(op)
+	var zero T
+	if !ok {
+		return fn()
+	}
+	switch k {
+	case Fail:
+		return zero, fmt.Errorf("%s: %w", c, ErrInjected)
+	case TimeoutBefore:
+		return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
+	case CrashBefore:
+		panic(Crash{Op: op, Call: c.N})
+	}
+	v, err := fn()
+	if err != nil {
+		return v, err
+	}
+	if k == CrashAfter {
+		panic(Crash{Op: op, Call: c.N})
+	}
+	return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
+}
+
+func do0(f *Faults, op string, fn func() error) error {
+	_, err := do(f, op, func() (struct{}, error) { return struct{}{}, fn() })
+	return err
+}
+
+// Apps wraps a.
+func (f *Faults) Apps(a rotation.Applications) rotation.Applications { return faultyApps{f, a} }
+
+// Vault wraps v.
+func (f *Faults) Vault(v rotation.Vault) rotation.Vault { return faultyVault{f, v} }
+
+// Store wraps s.
+func (f *Faults) Store(s rotation.Store) rotation.Store { return faultyStore{f, s} }
+
+// Auditor wraps a.
+func (f *Faults) Auditor(a rotation.Auditor) rotation.Auditor { return faultyAuditor{f, a} }
+
+// Verifier wraps v.
+func (f *Faults) Verifier(v rotation.Verifier) rotation.Verifier { return faultyVerifier{f, v} }
+
+type faultyApps struct {
+	f *Faults
+	a rotation.Applications
+}
+
+func (x faultyApps) GetApp(ctx context.Context, clientID string) (rotation.App, error) {
+	return do(x.f, "apps.GetApp", func() (rotation.App, error) { return x.a.GetApp(ctx, clientID) })
+}
+
+func (x faultyApps) AddPassword(ctx context.Context, objectID, name string, end time.Time) (rotation.NewPassword, error) {
+	return do(x.f, "apps.AddPassword", func() (rotation.NewPassword, error) { return x.a.AddPassword(ctx, objectID, name, end) })
+}
+
+func (x faultyApps) RemovePassword(ctx context.Context, objectID, keyID string) error {
+	return do0(x.f, "apps.RemovePassword", func() error { return x.a.RemovePassword(ctx, objectID, keyID) })
+}
+
+type faultyVault struct {
+	f *Faults
+	v rotation.Vault
+}
+
+func (x faultyVault) Get(ctx context.Context, ref rotation.SecretRef) (rotation.StoredSecret, error) {
+	return do(x.f, "vault.Get", func() (rotation.StoredSecret, error) { return x.v.Get(ctx, ref) })
+}
+
+func (x faultyVault) Set(ctx context.Context, ref rotation.SecretRef, value rotation.Secret, p rotation.SecretProps) (rotation.StoredSecret, error) {
+	return do(x.f, "vault.Set", func() (rotation.StoredSecret, error) { return x.v.Set(ctx, ref, value, p) })
+}
+
+func (x faultyVault) Recover(ctx context.Context, ref rotation.SecretRef) error {
+	return do0(x.f, "vault.Recover", func() error { return x.v.Recover(ctx, ref) })
+}
+
+type faultyStore struct {
+	f *Faults
+	s rotation.Store
+}
+
+func (x faultyStore) Begin(ctx context.Context, r rotation.Record) error {
+	return do0(x.f, "store.Begin", func() error { return x.s.Begin(ctx, r) })
+}
+
+func (x faultyStore) Save(ctx context.Context, r rotation.Record) error {
+	return do0(x.f, "store.Save", func() error { return x.s.Save(ctx, r) })
+}
+
+func (x faultyStore) Get(ctx context.Context, id string) (rotation.Record, error) {
+	return do(x.f, "store.Get", func() (rotation.Record, error) { return x.s.Get(ctx, id) })
+}
+
+func (x faultyStore) List(ctx context.Context, flt rotation.Filter) ([]rotation.Record, error) {
+	return do(x.f, "store.List", func() ([]rotation.Record, error) { return x.s.List(ctx, flt) })
+}
+
+type faultyAuditor struct {
+	f *Faults
+	a rotation.Auditor
+}
+
+func (x faultyAuditor) Record(ctx context.Context, e rotation.Event) error {
+	return do0(x.f, "audit.Record", func() error { return x.a.Record(ctx, e) })
+}
+
+type faultyVerifier struct {
+	f *Faults
+	v rotation.Verifier
+}
+
+func (x faultyVerifier) Verify(ctx context.Context, clientID string, s rotation.Secret) error {
+	return do0(x.f, "verify", func() error { return x.v.Verify(ctx, clientID, s) })
+}

@@ -1,0 +1,331 @@
+package rotation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rotator runs the rotation saga. Build it with every field set but Log,
+// NewID and Progress, which have defaults. A Rotator is safe for concurrent
+// use; rotations of one app are serialized by Store.Begin.
+type Rotator struct {
+	Apps     Applications
+	Vault    Vault
+	Verifier Verifier
+	Store    Store
+	Audit    Auditor
+	Clock    Clock
+	Policy   Policy
+
+	// Log receives IDs and outcomes, never values. Nil discards.
+	Log *slog.Logger
+	// NewID returns a new request ID. Nil uses 16 random hex digits.
+	NewID func() string
+	// Progress, when set, is told each step as it completes, for people
+	// watching (the approval card). It must not block.
+	Progress func(Progress)
+
+	mu       sync.Mutex
+	inflight map[string]bool // record IDs driven by this process now
+}
+
+// Progress reports one completed step of a rotation.
+type Progress struct {
+	RequestID string
+	State     State
+	// Verified counts successful token requests in a row, out of Needed.
+	Verified, Needed int
+}
+
+// Request asks for one rotation.
+type Request struct {
+	ID       string // request ID; generated when empty
+	ClientID string // the application (client) ID to rotate
+	VaultURI string // canonical vault URI
+	// ClientIDName and SecretName are the vault secret names; empty means
+	// DefaultSecretNames of the app.
+	ClientIDName string
+	SecretName   string
+	Lifetime     time.Duration // zero: policy default
+	Overlap      time.Duration // zero: policy default
+	RequestedBy  string        // who asked (object ID or UPN); never a display name alone
+	ApprovedBy   string        // who approved, if anyone
+}
+
+// Result is what a finished (or resumed) rotation reports. It holds nothing
+// secret: the versioned URIs, the new credential's key ID, hint and dates.
+type Result struct {
+	RequestID       string
+	State           State
+	ClientID        string
+	AppName         string
+	KeyID           string
+	Hint            string
+	Start, End      time.Time
+	ClientIDURI     string // versioned
+	SecretURI       string // versioned
+	PreviousKeyID   string
+	RetireAfter     time.Time
+	LifetimeClamped bool
+	Error           string // why a rotation failed or was rolled back
+}
+
+func resultOf(rec Record) Result {
+	return Result{
+		RequestID:     rec.ID,
+		State:         rec.State,
+		ClientID:      rec.ClientID,
+		AppName:       rec.AppName,
+		KeyID:         rec.KeyID,
+		Hint:          rec.Hint,
+		Start:         rec.Start,
+		End:           rec.End,
+		ClientIDURI:   rec.ClientIDVersion,
+		SecretURI:     rec.SecretVersion,
+		PreviousKeyID: rec.RetireKeyID,
+		RetireAfter:   rec.RetireAfter,
+		Error:         rec.Error,
+	}
+}
+
+// Rotate runs a whole rotation: preflight, journal, add, store, verify and
+// schedule the previous credential's retirement. On error the app and vault
+// are either as they were (ErrCompensated, or a preflight error), or in a
+// journaled state that Recover finishes or undoes (ErrIncomplete).
+func (r *Rotator) Rotate(ctx context.Context, req Request) (Result, error) {
+	rec, clamped, err := r.preflight(ctx, req)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.audit(ctx, Event{Type: EventRequested, RequestID: rec.ID, ClientID: rec.ClientID, Actor: rec.RequestedBy,
+		Vault: rec.SecretRef.String(), Detail: fmt.Sprintf("lifetime until %s, overlap %s", rec.End.Format(time.RFC3339), rec.Overlap)}); err != nil {
+		return Result{}, err
+	}
+	if err := r.Store.Begin(ctx, rec); err != nil {
+		if errors.Is(err, ErrInProgress) {
+			return Result{}, fmt.Errorf("rotate %s: %w", rec.ClientID, err)
+		}
+		// The write may have happened: end the record, which holds the
+		// app's lock, as failed. Nothing else was changed.
+		rec.State, rec.Error = StateFailed, "could not journal the intent"
+		_ = r.save(ctx, &rec)
+		return Result{}, fmt.Errorf("rotate %s: journal the intent: %w", rec.ClientID, err)
+	}
+	release := r.hold(rec.ID)
+	defer release()
+	r.logger().InfoContext(ctx, "rotation started", "request_id", rec.ID, "client_id", rec.ClientID, "vault_secret", rec.SecretRef.String())
+
+	secret, err := r.add(ctx, &rec)
+	if err != nil {
+		return resultOf(rec), err
+	}
+	res, err := r.drive(ctx, &rec, secret)
+	res.LifetimeClamped = clamped
+	return res, err
+}
+
+// preflight checks the request against policy, the directory and the vault,
+// and returns the journal record to begin with. It changes nothing, except
+// recovering soft-deleted secret names.
+func (r *Rotator) preflight(ctx context.Context, req Request) (Record, bool, error) {
+	now := r.Clock.Now()
+	var prev StoredSecret
+	if !IsGUID(req.ClientID) {
+		return Record{}, false, fmt.Errorf("client ID %q is not a GUID: %w", req.ClientID, ErrInvalid)
+	}
+	if r.Policy.OwnClientID != "" && strings.EqualFold(req.ClientID, r.Policy.OwnClientID) {
+		return Record{}, false, fmt.Errorf("rotate %s: %w", req.ClientID, ErrOwnApp)
+	}
+	if !r.Policy.VaultAllowed(req.VaultURI) {
+		return Record{}, false, fmt.Errorf("vault %s: %w", req.VaultURI, ErrVaultNotAllowed)
+	}
+	if req.Overlap < 0 {
+		return Record{}, false, fmt.Errorf("overlap %s is negative: %w", req.Overlap, ErrInvalid)
+	}
+	if req.Lifetime < 0 {
+		return Record{}, false, fmt.Errorf("lifetime %s is negative: %w", req.Lifetime, ErrInvalid)
+	}
+	lifetime, clamped := r.Policy.Lifetime(req.Lifetime)
+	overlap := req.Overlap
+	if overlap == 0 {
+		overlap = r.Policy.Overlap
+	}
+
+	app, err := r.Apps.GetApp(ctx, req.ClientID)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("look up app %s: %w", req.ClientID, err)
+	}
+	idName, secretName := req.ClientIDName, req.SecretName
+	defID, defSecret := DefaultSecretNames(app.DisplayName, app.ClientID)
+	if idName == "" {
+		idName = defID
+	}
+	if secretName == "" {
+		secretName = defSecret
+	}
+	for _, n := range []string{idName, secretName} {
+		if !r.Policy.SecretNameAllowed(n) {
+			return Record{}, false, fmt.Errorf("secret name %q: %w", n, ErrSecretNameNotAllowed)
+		}
+	}
+	if strings.EqualFold(idName, secretName) {
+		return Record{}, false, fmt.Errorf("client ID and client secret need two secret names, got %q twice: %w", idName, ErrInvalid)
+	}
+	if personalAccounts(app.SignInAudience) && len(app.Passwords) >= 2 {
+		return Record{}, false, fmt.Errorf("app %s allows personal Microsoft accounts and already has %d secrets, the most it may have; retire one first: %w",
+			app.ClientID, len(app.Passwords), ErrPasswordsForbidden)
+	}
+
+	idRef := SecretRef{VaultURI: req.VaultURI, Name: idName}
+	secretRef := SecretRef{VaultURI: req.VaultURI, Name: secretName}
+	if _, err := r.current(ctx, idRef); err != nil && !errors.Is(err, ErrNotFound) {
+		return Record{}, false, err
+	}
+	prev, err = r.current(ctx, secretRef)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Record{}, false, err
+	}
+
+	id := req.ID
+	if id == "" {
+		id = r.newID()
+	}
+	rec := Record{
+		ID:              id,
+		State:           StatePending,
+		ClientID:        app.ClientID,
+		AppObjectID:     app.ObjectID,
+		AppName:         app.DisplayName,
+		DisplayName:     "keyturn " + id,
+		ClientIDRef:     idRef,
+		SecretRef:       secretRef,
+		End:             now.Add(lifetime).UTC().Truncate(time.Second),
+		Overlap:         overlap,
+		RequestedBy:     req.RequestedBy,
+		ApprovedBy:      req.ApprovedBy,
+		PreviousVersion: prev.Version,
+		PreviousKeyID:   previousKeyID(app, prev),
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}
+	return rec, clamped, nil
+}
+
+// current reads the latest version of ref, recovering it first when its
+// name is held by a soft-deleted secret.
+func (r *Rotator) current(ctx context.Context, ref SecretRef) (StoredSecret, error) {
+	s, err := r.Vault.Get(ctx, ref)
+	if errors.Is(err, ErrSoftDeleted) {
+		r.logger().InfoContext(ctx, "recovering soft-deleted secret", "vault_secret", ref.String())
+		if err := r.Vault.Recover(ctx, ref); err != nil {
+			return StoredSecret{}, fmt.Errorf("recover soft-deleted secret %s: %w", ref, err)
+		}
+		s, err = r.Vault.Get(ctx, ref)
+	}
+	if err != nil {
+		return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
+	}
+	return s, nil
+}
+
+// previousKeyID names the credential the vault's current secret belongs to:
+// the key ID Keyturn tagged it with, or else the only credential whose hint
+// matches the value's first characters. Only a credential the app still has
+// counts; otherwise there is nothing to retire.
+func previousKeyID(app App, prev StoredSecret) string {
+	if prev.Version == "" {
+		return ""
+	}
+	if k := prev.Tags[TagKeyID]; k != "" {
+		if _, ok := app.Password(k); ok {
+			return k
+		}
+		return ""
+	}
+	hint := prev.Value.Hint()
+	if hint == "" {
+		return ""
+	}
+	var match string
+	for _, p := range app.Passwords {
+		if p.Hint == hint {
+			if match != "" {
+				return "" // ambiguous: retire nothing rather than guess
+			}
+			match = p.KeyID
+		}
+	}
+	return match
+}
+
+func personalAccounts(audience string) bool {
+	return audience == "AzureADandPersonalMicrosoftAccount" || audience == "PersonalMicrosoftAccount"
+}
+
+// hold marks a record as driven by this process so that Recover leaves it
+// alone; the returned func releases it.
+func (r *Rotator) hold(id string) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inflight == nil {
+		r.inflight = map[string]bool{}
+	}
+	r.inflight[id] = true
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		delete(r.inflight, id)
+	}
+}
+
+func (r *Rotator) held(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inflight[id]
+}
+
+func (r *Rotator) newID() string {
+	if r.NewID != nil {
+		return r.NewID()
+	}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("rotation: crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func (r *Rotator) logger() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+func (r *Rotator) progress(p Progress) {
+	if r.Progress != nil {
+		r.Progress(p)
+	}
+}
+
+// audit records e, stamped with the clock, and wraps a failure in
+// ErrAuditFailed: the caller must then not take the action.
+func (r *Rotator) audit(ctx context.Context, e Event) error {
+	if e.Time.IsZero() {
+		e.Time = r.Clock.Now()
+	}
+	if e.Actor == "" {
+		e.Actor = "keyturn"
+	}
+	if err := r.Audit.Record(ctx, e); err != nil {
+		return fmt.Errorf("%s for %s: %w: %w", e.Type, e.RequestID, ErrAuditFailed, err)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// undoAdd removes the new credential after the vault did not take its
+// secret. The record ends RolledBack, or stays Added for recovery when the
+// removal fails.
+func (r *Rotator) undoAdd(ctx context.Context, rec *Record, cause error) error {
+	auditErr := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error()))
+	if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, rec.KeyID); err != nil {
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
+	}
+	return r.rolledBack(ctx, rec, cause, auditErr)
+}
+
+// rollback restores the vault's previous secret version when the vault
+// points at the new credential, then removes the new credential.
+func (r *Rotator) rollback(ctx context.Context, rec *Record, cause error) error {
+	auditErr := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error()))
+	rec.State, rec.Error = StateRollingBack, cause.Error()
+	if err := r.save(ctx, rec); err != nil {
+		return fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(cause, fmt.Errorf("journal the rollback: %w", err), auditErr))
+	}
+	latest := SecretRef{VaultURI: rec.SecretRef.VaultURI, Name: rec.SecretRef.Name}
+	cur, err := r.Vault.Get(ctx, latest)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read %s to restore it: %w", latest, err), auditErr))
+	}
+	if err == nil && cur.Tags[TagKeyID] == rec.KeyID {
+		if rec.PreviousVersion == "" {
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("%s holds the new secret and no earlier version to restore", latest), auditErr))
+		}
+		prev, err := r.Vault.Get(ctx, versionRef(rec.SecretRef, rec.PreviousVersion))
+		if err != nil {
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read the previous version of %s: %w", latest, err), auditErr))
+		}
+		props := prev.SecretProps
+		props.Tags = copyTags(prev.Tags)
+		props.Tags[TagRestoredBy] = rec.ID
+		if _, err := r.Vault.Set(ctx, latest, prev.Value, props); err != nil {
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("restore the previous version of %s: %w", latest, err), auditErr))
+		}
+	}
+	if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, rec.KeyID); err != nil {
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
+	}
+	return r.rolledBack(ctx, rec, cause, auditErr)
+}
+
+// rolledBack journals and audits a completed undo and returns the error
+// that tells the caller so.
+func (r *Rotator) rolledBack(ctx context.Context, rec *Record, cause, auditErr error) error {
+	rec.State, rec.Error = StateRolledBack, cause.Error()
+	var errs []error
+	if err := r.save(ctx, rec); err != nil {
+		// The undo is done; recovery will find nothing left to undo.
+		errs = append(errs, fmt.Errorf("journal the rollback: %w", err))
+	}
+	if err := r.audit(ctx, r.event(rec, EventRolledBack, cause.Error())); err != nil {
+		errs = append(errs, err)
+	}
+	if auditErr != nil {
+		errs = append(errs, auditErr)
+	}
+	r.logger().WarnContext(ctx, "rotation rolled back", "request_id", rec.ID, "client_id", rec.ClientID, "key_id", rec.KeyID, "error", cause)
+	return fmt.Errorf("%w: %w", ErrCompensated, errors.Join(append([]error{cause}, errs...)...))
+}
+
+// fail ends a rotation that changed nothing.
+func (r *Rotator) fail(ctx context.Context, rec *Record, cause error) error {
+	rec.State, rec.Error = StateFailed, cause.Error()
+	errs := []error{cause}
+	if err := r.save(ctx, rec); err != nil {
+		// Still pending in the journal; recovery finds nothing and ends it.
+		errs = append(errs, fmt.Errorf("journal the failure: %w", err))
+	}
+	if err := r.audit(ctx, r.event(rec, EventFailed, cause.Error())); err != nil {
+		errs = append(errs, err)
+	}
+	r.logger().WarnContext(ctx, "rotation failed", "request_id", rec.ID, "client_id", rec.ClientID, "error", cause)
+	return errors.Join(errs...)
+}
+
+// incomplete leaves rec unfinished for recovery, noting why.
+func (r *Rotator) incomplete(ctx context.Context, rec *Record, cause error) error {
+	rec.Error = cause.Error()
+	errs := []error{cause}
+	if err := r.save(ctx, rec); err != nil {
+		errs = append(errs, fmt.Errorf("journal: %w", err))
+	}
+	r.logger().ErrorContext(ctx, "rotation incomplete; recovery needed", "request_id", rec.ID, "client_id", rec.ClientID, "state", string(rec.State), "error", cause)
+	return fmt.Errorf("%w (request %s, state %s): %w", ErrIncomplete, rec.ID, rec.State, errors.Join(errs...))
+}
+
+func (r *Rotator) save(ctx context.Context, rec *Record) error {
+	rec.UpdatedAt = r.Clock.Now()
+	return r.Store.Save(ctx, *rec)
+}
+
+func (r *Rotator) event(rec *Record, t EventType, detail string) Event {
+	return Event{Type: t, RequestID: rec.ID, ClientID: rec.ClientID, KeyID: rec.KeyID, Hint: rec.Hint, Vault: rec.SecretRef.String(), Detail: detail}
+}
+
+func (r *Rotator) clientIDTags(rec *Record) map[string]string {
+	return nonEmpty(map[string]string{
+		TagClientID:    rec.ClientID,
+		TagRequestID:   rec.ID,
+		TagRequestedBy: rec.RequestedBy,
+		TagApprovedBy:  rec.ApprovedBy,
+	})
+}
+
+func (r *Rotator) secretTags(rec *Record) map[string]string {
+	return nonEmpty(map[string]string{
+		TagClientID:      rec.ClientID,
+		TagKeyID:         rec.KeyID,
+		TagHint:          rec.Hint,
+		TagRequestID:     rec.ID,
+		TagRequestedBy:   rec.RequestedBy,
+		TagApprovedBy:    rec.ApprovedBy,
+		TagPreviousKeyID: rec.PreviousKeyID,
+	})
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		} else if len(v) > 256 {
+			m[k] = v[:256]
+		}
+	}
+	return m
+}
+
+func copyTags(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func versionRef(ref SecretRef, versionOrID string) SecretRef {
+	v := versionOrID
+	for i := len(v) - 1; i >= 0; i-- {
+		if v[i] == '/' {
+			v = v[i+1:]
+			break
+		}
+	}
+	return SecretRef{VaultURI: ref.VaultURI, Name: ref.Name, Version: v}
+}
