@@ -53,23 +53,3 @@ func (c *Clock) Slept() time.Duration {
 	defer c.mu.Unlock()
 	return c.slept
 }
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-var _ rotation.Clock = SystemClock{}
-
-// Now implements rotation.Clock.
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// Sleep implements rotation.Clock.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/keyturn/keyturn/azure/graphapps"
+	"github.com/keyturn/keyturn/azure/identity"
+	"github.com/keyturn/keyturn/azure/keyvault"
+	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// backend is what a rotation talks to: the directory, the vault, the token
+// endpoint, and who is asking.
+type backend struct {
+	Apps     rotation.Applications
+	Vault    rotation.Vault
+	Verifier rotation.Verifier
+	// Caller names the identity running Keyturn, for the requested-by tag.
+	Caller string
+	// Clock is nil in production (the system clock); tests set a fake.
+	Clock rotation.Clock
+}
+
+// backendFactory builds the backend for cfg.
+type backendFactory func(ctx context.Context, cfg config, log *slog.Logger) (backend, error)
+
+// azureBackend is the real backend: DefaultAzureCredential (az login,
+// environment, workload or managed identity), Microsoft Graph and Key Vault,
+// all through the proxy-aware transport.
+func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
+	hc := outbound.Client(outbound.Transport(outbound.ProxyFunc(cfg.Proxy)))
+	idOpts := identity.Options{Cloud: cfg.Cloud.AzCore(), Transport: hc, TenantID: cfg.TenantID, Logger: log}
+	cred, err := identity.Default(idOpts)
+	if err != nil {
+		return backend{}, fmt.Errorf("azure credential: %w", err)
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cfg.Cloud.GraphScope()}})
+	if err != nil {
+		return backend{}, fmt.Errorf("sign in to Microsoft Graph (az login, or set AZURE_CLIENT_ID/AZURE_TENANT_ID and a credential): %w", err)
+	}
+	who := parseClaims(tok.Token)
+	tenant := cfg.TenantID
+	if tenant == "" {
+		tenant = who.TenantID
+	}
+	if !rotation.IsGUID(tenant) {
+		return backend{}, fmt.Errorf("tenant ID unknown: set AZURE_TENANT_ID")
+	}
+	apps, err := graphapps.New(cred, cfg.Cloud, hc, graphapps.Options{Logger: log, ServicePrincipalID: cfg.PrincipalID})
+	if err != nil {
+		return backend{}, fmt.Errorf("graph client: %w", err)
+	}
+	vault := keyvault.New(cred, keyvault.Options{Transport: hc, Logger: log, VaultSuffix: cfg.Cloud.VaultSuffix, PrincipalID: cfg.PrincipalID})
+	verifier, err := identity.NewVerifier(tenant, cfg.Cloud.GraphScope(), identity.Options{Cloud: cfg.Cloud.AzCore(), Transport: hc, Logger: log})
+	if err != nil {
+		return backend{}, fmt.Errorf("verifier: %w", err)
+	}
+	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name()}, nil
+}
+
+// claims are the parts of our own access token that say who we are. The
+// token came from Entra ID over TLS to us; it is read, not trusted for
+// authorization.
+type claims struct {
+	TenantID string `json:"tid"`
+	ObjectID string `json:"oid"`
+	UPN      string `json:"upn"`
+	Unique   string `json:"unique_name"`
+	Username string `json:"preferred_username"`
+	AppID    string `json:"appid"`
+	IDType   string `json:"idtyp"`
+}
+
+func parseClaims(token string) claims {
+	var c claims
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return c
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return c
+	}
+	_ = json.Unmarshal(b, &c)
+	return c
+}
+
+func (c claims) name() string {
+	for _, n := range []string{c.UPN, c.Username, c.Unique} {
+		if n != "" {
+			return n + " (" + c.ObjectID + ")"
+		}
+	}
+	if c.IDType == "app" || c.AppID != "" {
+		return "app " + c.AppID + " (" + c.ObjectID + ")"
+	}
+	return c.ObjectID
+}

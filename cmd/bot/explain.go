@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// Exit codes scripts can rely on. They are documented in the README and in
+// `keyturn help`.
+const (
+	exitOK         = 0
+	exitFailure    = 1 // anything not listed below
+	exitUsage      = 2 // bad flags or input; nothing was changed
+	exitNotFound   = 3 // the app (or record) does not exist
+	exitPermission = 4 // Keyturn lacks a role: not an owner, no vault access
+	exitPolicy     = 5 // refused by Keyturn's or the tenant's policy
+	exitBusy       = 6 // another rotation of the app is unfinished
+	exitRolledBack = 7 // the rotation failed and every change was undone
+	exitIncomplete = 8 // stopped part-way; run `keyturn recover`
+	exitTransient  = 9 // throttled or unreachable; nothing changed, try later
+)
+
+// explain turns err into an exit code and words for the person at the
+// terminal: what happened and what to do. It is the CLI's one place for
+// that; the error's own text follows as detail, and it never holds a secret.
+func explain(err error) (int, string) {
+	var advice string
+	code := exitFailure
+	switch {
+	case errors.Is(err, rotation.ErrIncomplete):
+		code, advice = exitIncomplete, "The rotation stopped part-way and is journaled. Run `keyturn recover` (or `keyturn rotate --resume <request-id>`) to finish or undo it."
+	case errors.Is(err, rotation.ErrCompensated):
+		code, advice = exitRolledBack, "The rotation failed and was rolled back: the app's credentials and the vault hold what they held before."
+	case errors.Is(err, rotation.ErrInProgress):
+		code, advice = exitBusy, "Another rotation of this app has not finished. Wait for it, or run `keyturn recover` if a previous run crashed."
+	case errors.Is(err, rotation.ErrInvalid):
+		code, advice = exitUsage, "Check the input; nothing was changed."
+	case errors.Is(err, rotation.ErrAppNotFound), errors.Is(err, rotation.ErrNotFound):
+		code, advice = exitNotFound, "No application with that client ID is visible to Keyturn. Check the ID (the app registration's Application (client) ID, not its object ID)."
+	case errors.Is(err, rotation.ErrNotOwner):
+		code, advice = exitPermission, "Keyturn may only change apps it owns (Graph permission Application.ReadWrite.OwnedBy). Add Keyturn's service principal as an owner: az ad app owner add --id <client-id> --owner-object-id <keyturn-service-principal-object-id>"
+	case errors.Is(err, rotation.ErrVaultForbidden):
+		code, advice = exitPermission, "Keyturn's identity needs the \"Key Vault Secrets Officer\" role on the vault: az role assignment create --role \"Key Vault Secrets Officer\" --assignee <keyturn-principal-id> --scope <vault-resource-id>"
+	case errors.Is(err, rotation.ErrVaultNotAllowed):
+		code, advice = exitPolicy, "The vault is not in Keyturn's allowed list (KEYTURN_ALLOWED_VAULTS)."
+	case errors.Is(err, rotation.ErrSecretNameNotAllowed):
+		code, advice = exitPolicy, "Secret names are 1-127 letters, digits and dashes, and must match the allowed prefixes."
+	case errors.Is(err, rotation.ErrOwnApp):
+		code, advice = exitPolicy, "Keyturn never rotates its own credentials."
+	case errors.Is(err, rotation.ErrLifetimePolicy):
+		code, advice = exitPolicy, "The tenant's app management policy caps secret lifetimes: ask for a shorter one with --lifetime."
+	case errors.Is(err, rotation.ErrPasswordsForbidden):
+		code, advice = exitPolicy, "The tenant's policy or the app's secret limit refuses a new secret: retire an old one, or use a certificate or federated credential."
+	case errors.Is(err, rotation.ErrThrottled), errors.Is(err, rotation.ErrAmbiguous), errors.Is(err, rotation.ErrVaultUnreachable):
+		code, advice = exitTransient, "A service was throttling or unreachable; nothing was changed. Try again later."
+	case errors.Is(err, rotation.ErrAuditFailed):
+		code, advice = exitFailure, "The audit trail could not be written, so the action was not taken."
+	}
+	msg := fmt.Sprintf("error: %v", err)
+	if advice != "" {
+		msg += "\n" + advice
+	}
+	return code, msg
+}
