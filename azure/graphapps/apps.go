@@ -1,0 +1,262 @@
+package graphapps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// appFields is the $select of GetApp.
+var appFields = []string{"id", "appId", "displayName", "passwordCredentials", "signInAudience"}
+
+// maxDisplayNameLength bounds a credential's display name. Keyturn's names
+// are short and unique; a long one is a caller bug.
+const maxDisplayNameLength = 256
+
+// GetApp implements rotation.Applications: GET
+// /applications(appId='{clientID}')?$select=id,appId,displayName,passwordCredentials,signInAudience.
+// A malformed clientID returns ErrInvalid before anything is sent.
+func (c *Client) GetApp(ctx context.Context, clientID string) (rotation.App, error) {
+	id, ok := canonicalGUID(clientID)
+	if !ok {
+		return rotation.App{}, fmt.Errorf("get app: client id is not a GUID: %w", rotation.ErrInvalid)
+	}
+	var got models.Applicationable
+	op := call{name: "get app", app: id, appKey: "client_id", idempotent: true}
+	err := c.do(ctx, op, func(ctx context.Context) error {
+		b := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, c.adapter, &id)
+		res, err := b.Get(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: appFields},
+			Options:         c.reqOptions,
+		})
+		got = res
+		return err
+	})
+	if err != nil {
+		return rotation.App{}, fmt.Errorf("get app %s: %w", id, err)
+	}
+	if got == nil {
+		return rotation.App{}, fmt.Errorf("get app %s: empty answer from graph: %w", id, rotation.ErrAmbiguous)
+	}
+	app := toApp(got)
+	if !strings.EqualFold(app.ClientID, id) {
+		return rotation.App{}, fmt.Errorf("get app %s: graph answered with another application", id)
+	}
+	return app, nil
+}
+
+// AddPassword implements rotation.Applications: POST
+// /applications/{objectID}/addPassword, sent at most once per attempt (the
+// SDK's retry handler is off). Only 429 and "concurrent requests" are
+// retried; a timeout, a dropped connection or a 5xx returns ErrAmbiguous.
+func (c *Client) AddPassword(ctx context.Context, objectID, displayName string, end time.Time) (rotation.NewPassword, error) {
+	id, ok := canonicalGUID(objectID)
+	if !ok {
+		return rotation.NewPassword{}, fmt.Errorf("add password: application object id is not a GUID: %w", rotation.ErrInvalid)
+	}
+	if !validDisplayName(displayName) {
+		return rotation.NewPassword{}, fmt.Errorf("add password to application %s: display name must be 1-%d printable characters: %w",
+			id, maxDisplayNameLength, rotation.ErrInvalid)
+	}
+	if end.IsZero() {
+		return rotation.NewPassword{}, fmt.Errorf("add password to application %s: end time is zero: %w", id, rotation.ErrInvalid)
+	}
+	end = end.UTC()
+
+	var got models.PasswordCredentialable
+	op := call{name: "add password", app: id, appKey: "app_object_id"}
+	err := c.do(ctx, op, func(ctx context.Context) error {
+		cred := models.NewPasswordCredential()
+		cred.SetDisplayName(&displayName)
+		cred.SetEndDateTime(&end)
+		body := applications.NewItemAddPasswordPostRequestBody()
+		body.SetPasswordCredential(cred)
+		res, err := c.application(id).AddPassword().Post(ctx, body,
+			&applications.ItemAddPasswordRequestBuilderPostRequestConfiguration{Options: c.reqOptions})
+		got = res
+		return err
+	})
+	if err != nil {
+		return rotation.NewPassword{}, fmt.Errorf("add password to application %s: %w", id, err)
+	}
+	secret := takeSecret(got)
+	if got == nil || got.GetKeyId() == nil || secret.IsZero() {
+		return rotation.NewPassword{}, fmt.Errorf("add password to application %s: graph answered without a key id or secret; the credential may exist: %w",
+			id, rotation.ErrAmbiguous)
+	}
+	p := toCredential(got)
+	if p.DisplayName == "" {
+		p.DisplayName = displayName
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "graph password added",
+		slog.String("app_object_id", id), slog.String("key_id", p.KeyID), slog.Time("end", p.End))
+	return rotation.NewPassword{PasswordCredential: p, Secret: secret}, nil
+}
+
+// RemovePassword implements rotation.Applications: POST
+// /applications/{objectID}/removePassword. When Graph refuses with 404 or a
+// 400 that is not contention, it reads the application: gone means
+// ErrAppNotFound, and a key it no longer lists means success. Graph's "No
+// password credential found with keyId" has been reported both as 400
+// Request_BadRequest and as 404 Request_ResourceNotFound; the read settles
+// it without parsing the message.
+func (c *Client) RemovePassword(ctx context.Context, objectID, keyID string) error {
+	id, ok := canonicalGUID(objectID)
+	if !ok {
+		return fmt.Errorf("remove password: application object id is not a GUID: %w", rotation.ErrInvalid)
+	}
+	kid, ok := canonicalGUID(keyID)
+	if !ok {
+		return fmt.Errorf("remove password from application %s: key id is not a GUID: %w", id, rotation.ErrInvalid)
+	}
+	key := uuid.MustParse(kid)
+
+	op := call{name: "remove password", app: id, appKey: "app_object_id", idempotent: true}
+	err := c.do(ctx, op, func(ctx context.Context) error {
+		body := applications.NewItemRemovePasswordPostRequestBody()
+		body.SetKeyId(&key)
+		return c.application(id).RemovePassword().Post(ctx, body,
+			&applications.ItemRemovePasswordRequestBuilderPostRequestConfiguration{Options: c.reqOptions})
+	})
+	if err == nil {
+		c.log.LogAttrs(ctx, slog.LevelInfo, "graph password removed", slog.String("app_object_id", id), slog.String("key_id", kid))
+		return nil
+	}
+	var ge *graphError
+	if !errors.As(err, &ge) || !(ge.kind == kindNotFound || ge.kind == kindRejected && ge.status == 400) {
+		return fmt.Errorf("remove password %s from application %s: %w", kid, id, err)
+	}
+	app, gerr := c.passwordsOf(ctx, id)
+	switch {
+	case errors.Is(gerr, rotation.ErrAppNotFound):
+		return fmt.Errorf("remove password %s from application %s: %w", kid, id, gerr)
+	case gerr != nil:
+		return fmt.Errorf("remove password %s from application %s: %w (checking whether the key is gone: %w)", kid, id, err, gerr)
+	}
+	if _, still := app.Password(kid); still {
+		return fmt.Errorf("remove password %s from application %s: %w", kid, id, err)
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "graph password already absent", slog.String("app_object_id", id), slog.String("key_id", kid))
+	return nil
+}
+
+// passwordsOf reads the application object id with its password
+// credentials: GET /applications/{id}?$select=id,passwordCredentials.
+func (c *Client) passwordsOf(ctx context.Context, id string) (rotation.App, error) {
+	var got models.Applicationable
+	op := call{name: "get app by object id", app: id, appKey: "app_object_id", idempotent: true}
+	err := c.do(ctx, op, func(ctx context.Context) error {
+		res, err := c.application(id).Get(ctx, &applications.ApplicationItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ApplicationItemRequestBuilderGetQueryParameters{Select: []string{"id", "passwordCredentials"}},
+			Options:         c.reqOptions,
+		})
+		got = res
+		return err
+	})
+	if err != nil {
+		return rotation.App{}, fmt.Errorf("get application %s: %w", id, err)
+	}
+	if got == nil {
+		return rotation.App{}, fmt.Errorf("get application %s: empty answer from graph: %w", id, rotation.ErrAmbiguous)
+	}
+	return toApp(got), nil
+}
+
+// application returns the request builder of /applications/{id}; id is a
+// validated GUID.
+func (c *Client) application(id string) *applications.ApplicationItemRequestBuilder {
+	return applications.NewApplicationsRequestBuilderInternal(map[string]string{}, c.adapter).ByApplicationId(id)
+}
+
+// takeSecret moves the secret text out of an addPassword answer into a
+// Secret and clears it from the model, so no other copy stays reachable.
+func takeSecret(p models.PasswordCredentialable) rotation.Secret {
+	if p == nil {
+		return rotation.Secret{}
+	}
+	v := p.GetSecretText()
+	p.SetSecretText(nil)
+	if v == nil {
+		return rotation.Secret{}
+	}
+	return rotation.NewSecret(*v)
+}
+
+func toApp(a models.Applicationable) rotation.App {
+	app := rotation.App{
+		ObjectID:       strings.ToLower(deref(a.GetId())),
+		ClientID:       strings.ToLower(deref(a.GetAppId())),
+		DisplayName:    deref(a.GetDisplayName()),
+		SignInAudience: deref(a.GetSignInAudience()),
+	}
+	for _, p := range a.GetPasswordCredentials() {
+		if p != nil {
+			app.Passwords = append(app.Passwords, toCredential(p))
+		}
+	}
+	return app
+}
+
+// toCredential copies the public fields of p. It never reads secretText.
+func toCredential(p models.PasswordCredentialable) rotation.PasswordCredential {
+	out := rotation.PasswordCredential{
+		DisplayName: deref(p.GetDisplayName()),
+		Hint:        deref(p.GetHint()),
+	}
+	if k := p.GetKeyId(); k != nil {
+		out.KeyID = k.String()
+	}
+	if t := p.GetStartDateTime(); t != nil {
+		out.Start = t.UTC()
+	}
+	if t := p.GetEndDateTime(); t != nil {
+		out.End = t.UTC()
+	}
+	return out
+}
+
+// canonicalGUID accepts exactly the 8-4-4-4-12 hexadecimal form (no braces,
+// no urn:uuid: prefix, no spaces) and returns it in lower case. Only its
+// output is ever put into a URL.
+func canonicalGUID(s string) (string, bool) {
+	if len(s) != 36 {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if ch != '-' {
+				return "", false
+			}
+		default:
+			if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F') {
+				return "", false
+			}
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+func validDisplayName(s string) bool {
+	if s == "" || len([]rune(s)) > maxDisplayNameLength {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,287 @@
+package graphapps
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// kind classifies a failed call for the retry loop.
+type kind int
+
+const (
+	kindRejected    kind = iota // a 4xx we have no sentinel for; nothing changed
+	kindNotSent                 // the request never reached the transport
+	kindThrottled               // 429: not processed
+	kindConcurrent              // "concurrent requests": not processed
+	kindUnavailable             // 503/504: may have been processed
+	kindServer                  // other 5xx: may have been processed
+	kindTransport               // sent, then no usable answer: may have been processed
+	kindUnreadable              // 2xx whose body could not be read: processed
+	kindNotFound
+	kindNotOwner
+	kindLifetime
+	kindForbidden // passwords forbidden by policy or limit
+)
+
+// OData error codes that decide a sentinel on their own. 404
+// (Request_ResourceNotFound) and 403 (Authorization_RequestDenied) are
+// decided by status, whatever the code.
+const (
+	codeBadRequest       = "Request_BadRequest"
+	codeConcurrency      = "Directory_ConcurrencyViolation"
+	codeLifetime         = "CredentialInvalidLifetimeAsPerAppPolicy"
+	codeTypeNotAllowed   = "CredentialTypeNotAllowedAsPerAppPolicy" // passwordAddition restriction
+	codeTooManyPasswords = "TooManyAppPasswords"                    // personal-account apps: 2 at most
+	codeObjectSizeTooBig = "Directory_ResourceSizeExceeded"         // object size limit (403)
+)
+
+const (
+	// maxRetryAfter caps the wait a Retry-After header can ask for.
+	maxRetryAfter = 60 * time.Second
+	// maxIdentifierLength bounds codes and request IDs quoted in errors.
+	maxIdentifierLength = 64
+	// concurrentRequestText identifies Graph's write-contention message.
+	concurrentRequestText = "concurrent requests"
+)
+
+// graphError is a translated failure. Its text holds the sentinel's words,
+// the status, the OData code and the request IDs, never a response body.
+type graphError struct {
+	kind            kind
+	sentinel        error // a rotation sentinel, or nil
+	status          int
+	code            string
+	requestID       string
+	clientRequestID string
+	retryAfter      time.Duration
+	hasRetryAfter   bool
+	advice          string
+	cause           error // transport or context error; never SDK response text
+	attempts        int   // set by the retry loop when it gave up
+}
+
+func (e *graphError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.sentinel != nil:
+		b.WriteString(e.sentinel.Error())
+	case e.kind == kindNotSent:
+		b.WriteString("graph request not sent")
+	default:
+		b.WriteString("graph refused the request")
+	}
+	var details []string
+	if e.status != 0 {
+		d := "graph " + strconv.Itoa(e.status)
+		if e.code != "" {
+			d += " " + e.code
+		}
+		details = append(details, d)
+	}
+	if e.requestID != "" {
+		details = append(details, "request-id "+e.requestID)
+	}
+	if e.clientRequestID != "" {
+		details = append(details, "client-request-id "+e.clientRequestID)
+	}
+	if e.attempts > 1 {
+		details = append(details, "after "+strconv.Itoa(e.attempts)+" attempts")
+	}
+	if len(details) > 0 {
+		b.WriteString(" (" + strings.Join(details, ", ") + ")")
+	}
+	if e.advice != "" {
+		b.WriteString(": " + e.advice)
+	}
+	if e.cause != nil {
+		b.WriteString(": " + e.cause.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes the sentinel and the cause to errors.Is and errors.As.
+func (e *graphError) Unwrap() []error {
+	var errs []error
+	if e.sentinel != nil {
+		errs = append(errs, e.sentinel)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// call describes one operation for translate and the retry loop.
+type call struct {
+	name       string // for logs: "get app", "add password", ...
+	app        string // client ID or object ID, quoted in advice
+	appKey     string // its log key: client_id or app_object_id
+	idempotent bool   // 503/504 may be retried
+}
+
+// translate is the one place that turns what the SDK and the wire reported
+// into rotation's sentinels. err is the SDK's error for one call, x what the
+// recorder saw of it.
+func translate(err error, x *exchange, c call, ownerID string) *graphError {
+	e := &graphError{status: x.status, requestID: x.requestID, clientRequestID: x.clientRequestID}
+	retryAfter := x.retryAfter
+	var message string
+
+	var oe *odataerrors.ODataError
+	var ae *abs.ApiError
+	switch {
+	case errors.As(err, &oe):
+		if s := oe.GetStatusCode(); s != 0 {
+			e.status = s
+		}
+		if me := oe.GetErrorEscaped(); me != nil {
+			e.code = deref(me.GetCode())
+			message = deref(me.GetMessage())
+			if ie := me.GetInnerError(); ie != nil {
+				e.requestID = firstNonEmpty(e.requestID, deref(ie.GetRequestId()))
+				e.clientRequestID = firstNonEmpty(e.clientRequestID, deref(ie.GetClientRequestId()))
+			}
+		}
+		retryAfter = firstNonEmpty(retryAfter, header(oe.GetResponseHeaders(), "Retry-After"))
+	case errors.As(err, &ae):
+		if ae.ResponseStatusCode != 0 {
+			e.status = ae.ResponseStatusCode
+		}
+		retryAfter = firstNonEmpty(retryAfter, header(ae.ResponseHeaders, "Retry-After"))
+	}
+	e.code = identifier(e.code)
+	e.requestID = identifier(e.requestID)
+	e.clientRequestID = identifier(e.clientRequestID)
+	if d, ok := parseRetryAfter(retryAfter); ok {
+		e.retryAfter, e.hasRetryAfter = d, true
+	}
+
+	switch {
+	case x.sends == 0:
+		// Token acquisition, request building or a context that ended first:
+		// nothing reached the wire.
+		e.kind, e.cause = kindNotSent, err
+		if ctxErr := contextError(err); ctxErr != nil {
+			e.cause = ctxErr
+		}
+	case e.status == 0:
+		// Sent, and no answer: timeout, reset, refused connection. Transport
+		// and context errors name only the URL, which holds validated IDs.
+		e.kind, e.sentinel, e.cause = kindTransport, rotation.ErrAmbiguous, err
+	case e.status < 400:
+		// A success whose body the SDK could not read. Its text is not
+		// kept: it may quote the body, and the body may hold a secret.
+		e.kind, e.sentinel = kindUnreadable, rotation.ErrAmbiguous
+		e.advice = "the response could not be read"
+	case e.code == codeConcurrency || e.status == 400 && e.code == codeBadRequest && isConcurrencyMessage(message):
+		e.kind, e.sentinel = kindConcurrent, rotation.ErrThrottled
+	case e.status == 429:
+		e.kind, e.sentinel = kindThrottled, rotation.ErrThrottled
+	case e.code == codeLifetime:
+		e.kind, e.sentinel = kindLifetime, rotation.ErrLifetimePolicy
+	case e.code == codeTypeNotAllowed, e.code == codeTooManyPasswords, e.code == codeObjectSizeTooBig:
+		e.kind, e.sentinel = kindForbidden, rotation.ErrPasswordsForbidden
+	case e.status == 404:
+		e.kind, e.sentinel = kindNotFound, rotation.ErrAppNotFound
+		e.advice = "no application " + c.app + " is visible to keyturn"
+	case e.status == 403:
+		e.kind, e.sentinel = kindNotOwner, rotation.ErrNotOwner
+		e.advice = "add keyturn's service principal as an owner of the application: " +
+			"az ad app owner add --id " + c.app + " --owner-object-id " + ownerID +
+			"; keyturn also needs the Application.ReadWrite.OwnedBy application permission, admin-consented"
+	case e.status == 503, e.status == 504:
+		e.kind, e.sentinel = kindUnavailable, rotation.ErrAmbiguous
+	case e.status >= 500:
+		e.kind, e.sentinel = kindServer, rotation.ErrAmbiguous
+	default:
+		e.kind = kindRejected
+	}
+	return e
+}
+
+// isConcurrencyMessage reports whether a 400 Request_BadRequest is Graph's
+// tenant write-contention refusal ("Error due to concurrent requests being
+// made to the tenant. Please wait briefly and retry."). Graph uses that code
+// for every malformed request too, and the structured OData message field
+// is the only thing that tells them apart; reading it here, in translate and
+// nowhere else, lets the retry loop retry a request Graph did not process.
+// The message never leaves this function.
+func isConcurrencyMessage(message string) bool {
+	return strings.Contains(strings.ToLower(message), concurrentRequestText)
+}
+
+// contextError returns context.Canceled or context.DeadlineExceeded when err
+// is one of them.
+func contextError(err error) error {
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// parseRetryAfter reads a Retry-After header in seconds (Graph's form),
+// capped at maxRetryAfter. HTTP dates are ignored: backoff applies instead.
+func parseRetryAfter(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || secs < 0 || secs != secs {
+		return 0, false
+	}
+	if secs > maxRetryAfter.Seconds() {
+		return maxRetryAfter, true
+	}
+	return time.Duration(secs * float64(time.Second)), true
+}
+
+func header(h *abs.ResponseHeaders, name string) string {
+	if h == nil {
+		return ""
+	}
+	if v := h.Get(name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// identifier keeps a code or request ID fit for an error line: letters,
+// digits, '-', '_' and '.', at most maxIdentifierLength long. Anything else
+// is dropped rather than quoted.
+func identifier(s string) string {
+	if len(s) > maxIdentifierLength {
+		return ""
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
+		if !ok {
+			return ""
+		}
+	}
+	return s
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,136 @@
+package command
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Usage lines, shown at the end of every ParseError.
+const (
+	usageRotate = "rotate <app> [into <vault>]"
+	usageStatus = "status <app>"
+	usageRetire = "retire <app>"
+	usageWhoAmI = "whoami"
+	usageAudit  = "audit here"
+)
+
+func parseWords(words []string) (Command, error) {
+	if len(words) == 0 {
+		return Command{Verb: Help}, nil
+	}
+	verb, _ := asciiLower(words[0])
+	args := words[1:]
+	switch verb {
+	case "help":
+		return Command{Verb: Help}, nil
+	case "rotate":
+		return parseRotate(args)
+	case "status", "retire":
+		usage := usageStatus
+		if verb == "retire" {
+			usage = usageRetire
+		}
+		if len(args) == 0 {
+			return Command{}, perr(verb+" needs an app", usage)
+		}
+		if len(args) > 1 {
+			return Command{}, perr("too many words", usage)
+		}
+		app, err := parseApp(args[0], usage)
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Verb: Verb(verb), App: app}, nil
+	case "whoami":
+		if len(args) > 0 {
+			return Command{}, perr("whoami takes no arguments", usageWhoAmI)
+		}
+		return Command{Verb: WhoAmI}, nil
+	case "audit":
+		if len(args) != 1 {
+			return Command{}, perr("audit works only for this conversation", usageAudit)
+		}
+		if w, _ := asciiLower(args[0]); w != "here" {
+			return Command{}, perr("audit works only for this conversation", usageAudit)
+		}
+		return Command{Verb: AuditHere}, nil
+	}
+	return Command{Verb: Help, Unknown: true}, nil
+}
+
+func parseRotate(args []string) (Command, error) {
+	if len(args) == 0 {
+		return Command{}, perr("rotate needs an app", usageRotate)
+	}
+	app, err := parseApp(args[0], usageRotate)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd := Command{Verb: Rotate, App: app}
+	rest := args[1:]
+	if len(rest) == 0 {
+		return cmd, nil
+	}
+	if w, _ := asciiLower(rest[0]); w != "into" || len(rest) > 2 {
+		return Command{}, perr("too many words", usageRotate)
+	}
+	if len(rest) == 1 {
+		return Command{}, perr("into needs a vault", usageRotate)
+	}
+	if cmd.Vault, err = parseVault(rest[1]); err != nil {
+		return Command{}, err
+	}
+	return cmd, nil
+}
+
+// parseApp validates and lower-cases an app word. Only ASCII is accepted
+// before lower-casing, so look-alike letters (Cyrillic, the Kelvin sign)
+// never fold into a valid alias.
+func parseApp(word, usage string) (string, error) {
+	app, ok := asciiLower(word)
+	if !ok || !AppPattern.MatchString(app) {
+		return "", perr("the app must be a client ID or an alias of letters, digits, '-', '_' and '.'", usage)
+	}
+	return app, nil
+}
+
+var hostPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+
+// parseVault returns a lower-case vault name (Key Vault's rules: 3-24
+// characters, a letter first, letters, digits and single dashes, no dash
+// last) or a vault URI normalised to "https://<host>/".
+func parseVault(word string) (string, error) {
+	badVault := perr("the vault must be a Key Vault name or an https URI", usageRotate)
+	v, ok := asciiLower(word)
+	if !ok {
+		return "", badVault
+	}
+	if strings.Contains(v, "://") {
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme != "https" || u.Opaque != "" || u.User != nil ||
+			u.Port() != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
+			(u.Path != "" && u.Path != "/") || len(u.Host) > 253 || !hostPattern.MatchString(u.Host) {
+			return "", badVault
+		}
+		return "https://" + u.Host + "/", nil
+	}
+	if !vaultNamePattern.MatchString(v) || strings.Contains(v, "--") {
+		return "", badVault
+	}
+	return v, nil
+}
+
+// asciiLower lower-cases s if it is all ASCII; ok is false otherwise.
+func asciiLower(s string) (string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return s, false
+		}
+	}
+	return strings.ToLower(s), true
+}
+
+func perr(reason, usage string) *ParseError {
+	return &ParseError{Reason: reason + ": " + usage}
+}
