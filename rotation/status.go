@@ -30,7 +30,8 @@ type VaultStatus struct {
 	ID      string // versioned URI
 	KeyID   string
 	Expires time.Time
-	Err     string // why it could not be read
+	Missing bool   // the secret does not exist (yet)
+	Err     string // why it could not be read, when it exists
 }
 
 // Status reports clientID's credentials, the vault secrets named by refs
@@ -73,7 +74,7 @@ func (r *Rotator) Status(ctx context.Context, clientID string, refs ...SecretRef
 		s, err := r.Vault.Get(ctx, ref)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			vs.Err = "not found"
+			vs.Missing = true
 		case err != nil:
 			vs.Err = err.Error()
 		default:

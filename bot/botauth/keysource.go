@@ -275,3 +275,42 @@ func (s *KeySource) refresh(ctx context.Context, call *fetchCall) {
 	s.log.InfoContext(ctx, "bot signing keys refreshed",
 		slog.String("metadata_url", s.metadataURL), slog.Int("key_count", len(set.keys)))
 }
+
+// Ready reports whether a fresh key set is held, fetching one first when
+// none is and the rate limit allows; readiness probes call it. It never
+// counts as a fetch for an unknown kid.
+func (s *KeySource) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	if s.freshLocked() {
+		s.mu.Unlock()
+		return nil
+	}
+	call := s.inflight
+	if call == nil {
+		if !s.mayFetchLocked(false) {
+			s.mu.Unlock()
+			return fmt.Errorf("%w (refresh rate-limited)", ErrKeysUnavailable)
+		}
+		call = &fetchCall{done: make(chan struct{})}
+		s.inflight = call
+		s.lastAttempt = s.now()
+		s.mu.Unlock()
+		s.refresh(ctx, call)
+	} else {
+		s.mu.Unlock()
+	}
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for key refresh: %w", ctx.Err())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.freshLocked() {
+		return nil
+	}
+	if call.err != nil {
+		return fmt.Errorf("%w: %w", ErrKeysUnavailable, call.err)
+	}
+	return ErrKeysUnavailable
+}

@@ -1,0 +1,125 @@
+package cards
+
+import (
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// outcome is how a card names a rotation state.
+type outcome struct {
+	title, label, color string
+}
+
+// outcomeOf maps a rotation state to its heading, a one-line label and a
+// color. Unknown states are shown as unfinished: never as success.
+func outcomeOf(s rotation.State) outcome {
+	switch s {
+	case rotation.StateDone:
+		return outcome{"Client secret rotated", "Rotated and verified", colorGood}
+	case rotation.StateFailed:
+		return outcome{"Rotation failed", "Failed; nothing was changed", colorAttention}
+	case rotation.StateRolledBack:
+		return outcome{"Rotation rolled back", "Rolled back; the application and the vault are as they were", colorWarning}
+	default:
+		return outcome{"Rotation unfinished", "Unfinished (" + string(s) + "); recovery will finish or undo it", colorWarning}
+	}
+}
+
+// RotationResult reports a rotation: for a finished one the new
+// credential (key ID, hint, validity), the two versioned vault URIs and the
+// previous key's retirement; for a failed or rolled-back one the reason
+// and the reference (request) ID. Everything shown comes from res, which
+// holds no secret.
+func RotationResult(res rotation.Result) Card {
+	o := outcomeOf(res.State)
+	body := []element{
+		title(o.title, o.color),
+		table(false,
+			field("Application", strong(orNone(res.AppName, "(no name)"))),
+			field("Client ID", mono(orNone(res.ClientID, "(none)"))),
+			field("Outcome", colored(plain(o.label), o.color)),
+			field("Reference", mono(orNone(res.RequestID, "(none)"))),
+		),
+	}
+	if res.State != rotation.StateDone && res.Error != "" {
+		body = append(body, table(false, field("Reason", plain(res.Error))))
+	}
+	if res.KeyID != "" {
+		valid := []textRun{plain(span(res.Start, res.End))}
+		if res.LifetimeClamped {
+			valid = append(valid, subtle(plain(" (shortened to the tenant's credential policy)")))
+		}
+		hint := mono(orNone(res.Hint, "(none)"))
+		body = append(body,
+			section("New client secret"),
+			table(false,
+				field("Key ID", mono(res.KeyID)),
+				field("Hint", hint, subtle(plain(" (its first characters; not secret)"))),
+				field("Valid", valid...),
+			),
+		)
+	}
+	if res.ClientIDURI != "" || res.SecretURI != "" {
+		body = append(body,
+			section("Stored in Key Vault"),
+			table(false,
+				field("Client ID", mono(orNone(res.ClientIDURI, "(not written)"))),
+				field("Client secret", mono(orNone(res.SecretURI, "(not written)"))),
+			),
+		)
+	}
+	if res.State == rotation.StateDone {
+		body = append(body, section("Previous client secret"))
+		if res.PreviousKeyID == "" {
+			body = append(body, para("There was none to retire."))
+		} else {
+			body = append(body, table(false,
+				field("Key ID", mono(res.PreviousKeyID)),
+				field("Retired after", plain(date(res.RetireAfter))),
+			), note("It keeps working until then, so applications have time to pick up the new secret."))
+		}
+	}
+	if res.State == rotation.StateRolledBack {
+		body = append(body, note("The vault points at the previous secret again and the new credential was removed."))
+	}
+	body = append(body, note(secretNote))
+	return card(body...)
+}
+
+// retireLabel describes one retirement's outcome from its fields; the
+// Reason text of an error (internal detail) is not shown.
+func retireLabel(r rotation.Retirement) (string, string) {
+	switch r.Outcome {
+	case rotation.Retired:
+		return "Retired", colorGood
+	case rotation.NotDue:
+		return "Not due until " + date(r.After), ""
+	case rotation.Kept:
+		return "Kept: the vault points at it again", colorWarning
+	case rotation.RetireError:
+		return "Could not be retired; quote the reference to an administrator", colorAttention
+	default:
+		return "Unknown outcome (" + string(r.Outcome) + ")", colorWarning
+	}
+}
+
+// Retirements reports what a retire command did with each scheduled
+// retirement of previous credentials.
+func Retirements(rs []rotation.Retirement) Card {
+	body := []element{title("Retirement of previous client secrets", "")}
+	if len(rs) == 0 {
+		body = append(body, para("No previous client secret is scheduled for retirement."))
+	}
+	for i, r := range rs[:min(len(rs), maxItems)] {
+		label, color := retireLabel(r)
+		body = append(body, table(i > 0,
+			field("Client ID", mono(orNone(r.ClientID, "(none)"))),
+			field("Key ID", mono(orNone(r.KeyID, "(none)"))),
+			field("Outcome", colored(plain(label), color)),
+			field("Reference", mono(orNone(r.RequestID, "(none)"))),
+		))
+	}
+	if len(rs) > maxItems {
+		body = append(body, more(len(rs)-maxItems, "retirements"))
+	}
+	return card(body...)
+}

@@ -1,0 +1,254 @@
+package cards
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// TestInputsCannotCarrySecrets walks the types the builders accept: none
+// can hold a secret value, so no card can show one. A field of one of these
+// types added to Result, Status or Retirement fails this test.
+func TestInputsCannotCarrySecrets(t *testing.T) {
+	forbidden := []reflect.Type{
+		reflect.TypeFor[rotation.Secret](),
+		reflect.TypeFor[rotation.NewPassword](),
+		reflect.TypeFor[rotation.StoredSecret](),
+	}
+	for _, root := range []reflect.Type{
+		reflect.TypeFor[rotation.Result](),
+		reflect.TypeFor[rotation.Status](),
+		reflect.TypeFor[rotation.Retirement](),
+	} {
+		seen := map[reflect.Type]bool{}
+		var visit func(t reflect.Type, path string)
+		visit = func(typ reflect.Type, path string) {
+			if slices.Contains(forbidden, typ) {
+				t.Errorf("%s is a %s: a card input must not hold a secret", path, typ)
+				return
+			}
+			if seen[typ] {
+				return
+			}
+			seen[typ] = true
+			switch typ.Kind() {
+			case reflect.Struct:
+				for i := range typ.NumField() {
+					f := typ.Field(i)
+					visit(f.Type, path+"."+f.Name)
+				}
+			case reflect.Slice, reflect.Array, reflect.Pointer, reflect.Map:
+				if typ.Kind() == reflect.Map {
+					visit(typ.Key(), path+"[key]")
+				}
+				visit(typ.Elem(), path+"[]")
+			case reflect.Interface, reflect.Func, reflect.Chan:
+				t.Errorf("%s is a %s: cannot prove it holds no secret", path, typ.Kind())
+			}
+		}
+		visit(root, root.Name())
+	}
+}
+
+// secretShaped matches an Entra ID client secret (40 characters, a digit
+// and "Q~" after the first three) and the canary value tests use.
+var secretShaped = regexp.MustCompile(`[A-Za-z0-9_~.\-]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}|CANARY-s3cr3t`)
+
+// TestNoSecretInCards renders every card from a Result derived, as the saga
+// does, from a new password whose secret is the canary, and checks no card
+// and no golden file holds anything secret-shaped.
+func TestNoSecretInCards(t *testing.T) {
+	const canary = "CANARY-s3cr3t-~value"
+	const entraShaped = "abc8Q~Zq1.Xy2-Wv3_Ut4~Sr5.Qp6-On7_Ml8~Kj"
+	for _, secret := range []string{canary, entraShaped} {
+		if !secretShaped.MatchString(secret) {
+			t.Fatalf("pattern misses %q", secret)
+		}
+		np := rotation.NewPassword{
+			PasswordCredential: rotation.PasswordCredential{KeyID: fxKeyID, DisplayName: "keyturn 7f3a9c2e5b1d4e60", Hint: secret[:3], Start: t0, End: t0.AddDate(0, 6, 0)},
+			Secret:             rotation.NewSecret(secret),
+		}
+		res := fxDone()
+		res.KeyID, res.Hint, res.Start, res.End = np.KeyID, np.Hint, np.Start, np.End
+		st := fxStatus()
+		st.Credentials[0].PasswordCredential = np.PasswordCredential
+		for name, c := range map[string]Card{
+			"result": RotationResult(res), "status": Status(st),
+			"error": Error(fmt.Sprint("store failed: ", np.Secret), "ref"), // a Secret formatted by mistake stays redacted
+		} {
+			_, raw := Attachment(c)
+			if m := secretShaped.Find(raw); m != nil {
+				t.Errorf("%s card holds secret-shaped %q", name, m)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files (%v)", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := secretShaped.Find(b); m != nil {
+			t.Errorf("%s holds secret-shaped %q", f, m)
+		}
+	}
+}
+
+// markers fills every exported string of a value with a unique marker that
+// is also a Markdown link, remembering which field each marker came from.
+type markers struct {
+	byMarker map[string]string
+	n        int
+}
+
+var markerPattern = regexp.MustCompile(`\[m[0-9]+\]\(https://evil\.example/m[0-9]+\)`)
+
+// mark returns a new marker for the input named path.
+func (m *markers) mark(path string) string {
+	m.n++
+	s := fmt.Sprintf("[m%d](https://evil.example/m%d)", m.n, m.n)
+	m.byMarker[s] = path
+	return s
+}
+
+func (m *markers) fill(v reflect.Value, path string) {
+	switch {
+	case v.Type() == reflect.TypeFor[time.Time]():
+		m.n++
+		v.Set(reflect.ValueOf(t0.Add(time.Duration(m.n) * time.Hour)))
+	case v.Kind() == reflect.String:
+		v.SetString(m.mark(path))
+	case v.Kind() == reflect.Bool:
+		v.SetBool(true)
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				m.fill(v.Field(i), path+"."+v.Type().Field(i).Name)
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		m.fill(s.Index(0), path+"[0]")
+		v.Set(s)
+	}
+}
+
+// shown returns the fields whose markers appear in c, and fails t if a
+// marker appears anywhere but in a TextRun's text.
+func (m *markers) shown(t *testing.T, name string, c Card) []string {
+	t.Helper()
+	_, raw := Attachment(c)
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	walk(doc, func(obj map[string]any) {
+		for k, v := range obj {
+			s, ok := v.(string)
+			if !ok {
+				continue
+			}
+			for _, mk := range markerPattern.FindAllString(s, -1) {
+				if obj["type"] != "TextRun" || k != "text" {
+					t.Errorf("%s: %s shown in %v.%s, where Markdown is read: %q", name, m.byMarker[mk], obj["type"], k, s)
+				}
+				out = append(out, m.byMarker[mk])
+			}
+		}
+	})
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func newMarkers() *markers { return &markers{byMarker: map[string]string{}} }
+
+// TestOutsideDataOnlyInTextRuns fills every input with Markdown links and
+// checks each card shows exactly the documented fields, and only in TextRuns.
+func TestOutsideDataOnlyInTextRuns(t *testing.T) {
+	m := newMarkers()
+	var res rotation.Result
+	m.fill(reflect.ValueOf(&res).Elem(), "Result")
+	resultFields := func(extra ...string) []string {
+		f := append([]string{"Result.AppName", "Result.ClientID", "Result.ClientIDURI", "Result.Hint", "Result.KeyID", "Result.RequestID", "Result.SecretURI"}, extra...)
+		slices.Sort(f)
+		return f
+	}
+
+	var st rotation.Status
+	m.fill(reflect.ValueOf(&st).Elem(), "Status")
+	st.Vault[0].Err, st.Vault[0].Missing = "", false // the first vault secret was read; a second could not be
+	var unread rotation.VaultStatus
+	m.fill(reflect.ValueOf(&unread).Elem(), "Unread")
+	unread.Missing = false
+	st.Vault = append(st.Vault, unread)
+
+	var ret rotation.Retirement
+	m.fill(reflect.ValueOf(&ret).Elem(), "Retirement")
+	rets := []rotation.Retirement{ret, ret, ret, ret, ret} // the last keeps an unknown outcome
+	for i, o := range []rotation.RetireOutcome{rotation.Retired, rotation.NotDue, rotation.Kept, rotation.RetireError} {
+		rets[i].Outcome = o
+	}
+	s := func(prefix string, names ...string) []string {
+		for i := range names {
+			names[i] = prefix + names[i]
+		}
+		return names
+	}
+
+	cases := []struct {
+		name string
+		card func() Card
+		want []string
+	}{
+		{"result done", func() Card { r := res; r.State = rotation.StateDone; return RotationResult(r) }, resultFields("Result.PreviousKeyID")},
+		{"result failed", func() Card { r := res; r.State = rotation.StateFailed; return RotationResult(r) }, resultFields("Result.Error")},
+		{"result rolled back", func() Card { r := res; r.State = rotation.StateRolledBack; return RotationResult(r) }, resultFields("Result.Error")},
+		{"result unknown state", func() Card { return RotationResult(res) }, resultFields("Result.Error", "Result.State")},
+		{"status", func() Card { return Status(st) }, append(append(append(
+			s("Status.App.", "ClientID", "DisplayName"),
+			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
+			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
+			append(s("Status.Unfinished[0].", "Error", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...)},
+		{"retirements", func() Card { return Retirements(rets) }, s("Retirement.", "ClientID", "KeyID", "Outcome", "RequestID")},
+		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}},
+		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}},
+		{"whoami", func() Card {
+			return WhoAmI(m.mark("whoami.name"), m.mark("whoami.objectID"), m.mark("whoami.tenantID"), []string{m.mark("whoami.roles[0]")})
+		}, []string{"whoami.name", "whoami.objectID", "whoami.roles[0]", "whoami.tenantID"}},
+		{"error", func() Card { return Error(m.mark("error.message"), m.mark("error.referenceID")) }, []string{"error.message", "error.referenceID"}},
+		{"started", func() Card { return RotationStarted(m.mark("started.app"), m.mark("started.requestID")) }, []string{"started.app", "started.requestID"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if got := m.shown(t, tc.name, tc.card()); !slices.Equal(got, want) {
+				t.Errorf("fields shown:\n got %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
+			}
+		})
+	}
+}
+
+func TestClipBoundsOutsideText(t *testing.T) {
+	long := strings.Repeat("é", 5000)
+	_, raw := Attachment(Error(long, "ref"))
+	if n := strings.Count(string(raw), "é"); n != maxText-1 {
+		t.Errorf("error card shows %d runes of a 5000-rune message, want %d", n, maxText-1)
+	}
+	if got := clip("bad\xffutf8"); got != "bad\uFFFDutf8" {
+		t.Errorf("clip(invalid UTF-8) = %q", got)
+	}
+}

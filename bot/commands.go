@@ -1,0 +1,217 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/command"
+	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// onMessage handles a message: a card submit (value, no text) goes to the
+// card actions; text is a command.
+func (s *Server) onMessage(c echo.Context, in *incoming) error {
+	if in.act.HasValue() && strings.TrimSpace(in.act.Text) == "" {
+		return s.onSubmit(c, in)
+	}
+	cmd, err := command.Parse(in.act)
+	var perr *command.ParseError
+	switch {
+	case errors.As(err, &perr):
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, perr.Reason) })
+	case err != nil:
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, "I could not read that message.") })
+	}
+	switch cmd.Verb {
+	case command.NotForUs:
+		return c.NoContent(http.StatusOK)
+	case command.Rotate:
+		return s.onRotate(c, in, cmd)
+	case command.Status:
+		return s.onStatus(c, in, cmd)
+	case command.Retire:
+		return s.onRetire(c, in, cmd)
+	case command.WhoAmI:
+		return s.later(c, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
+	default: // help, unknown verbs, and commands not offered yet
+		return s.later(c, in, "help", func(ctx context.Context) { s.replyCard(ctx, in, cards.Help(s.cfg.BotName)) })
+	}
+}
+
+// later answers the webhook at once and queues run, once per delivery of
+// the activity. When the queue is full the webhook answers 503 and forgets
+// the delivery, so Teams' retry is taken.
+func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
+	ctx := c.Request().Context()
+	key := in.dedupKey()
+	first, err := s.cfg.Dedup.FirstSeen(ctx, key)
+	if err != nil {
+		s.log.Error("dedup lookup failed", "request_id", in.rid, "error", err)
+		return c.NoContent(http.StatusInternalServerError)
+	}
+	if !first {
+		s.log.Info("re-delivered activity ignored", "request_id", in.rid, "activity_id", in.act.ID)
+		return c.NoContent(http.StatusOK)
+	}
+	if err := s.pool.submit(job{name: name, id: in.act.ID, timeout: s.cfg.JobTimeout, run: run}); err != nil {
+		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
+		if ferr := s.cfg.Dedup.Forget(ctx, key); ferr != nil {
+			s.log.Error("dedup forget failed", "request_id", in.rid, "error", ferr)
+		}
+		return c.NoContent(http.StatusServiceUnavailable)
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// authorize asks the Authorizer; a lookup failure denies (fail closed). A
+// denial is audited and explained to the caller by the returned text.
+func (s *Server) authorize(ctx context.Context, in *incoming, a Action, clientID string) (Decision, string) {
+	d, err := s.cfg.Authorizer.Authorize(ctx, in.caller, a, clientID)
+	if err != nil {
+		s.log.Error("authorization lookup failed", "request_id", in.rid, "user_oid", in.caller.ObjectID, "error", err)
+		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: role lookup failed", a))
+		return Decision{}, fmt.Sprintf("I could not check your roles just now, so I did not %s anything. Try again in a minute. (reference %s)", a, in.rid)
+	}
+	if !d.Allowed {
+		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: %s", a, d.Reason))
+		return d, fmt.Sprintf("You may not %s this app: %s", a, d.Reason)
+	}
+	return d, ""
+}
+
+func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) error {
+	ctx := c.Request().Context()
+	t, err := s.cfg.Catalog.Resolve(cmd.App, cmd.Vault)
+	if err != nil {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+	}
+	if t.VaultURI == "" {
+		return s.later(c, in, "reply", func(ctx context.Context) {
+			s.replyText(ctx, in, "Which vault? No default vault is configured: rotate "+t.Name+" into <vault>")
+		})
+	}
+	if _, why := s.authorize(ctx, in, ActionRotate, t.ClientID); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	requestID := s.cfg.NewID()
+	req := rotation.Request{ID: requestID, ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName,
+		SecretName: t.SecretName, RequestedBy: actor(in.caller)}
+	return s.later(c, in, "rotate", func(ctx context.Context) {
+		ackID := s.replyCard(ctx, in, cards.RotationStarted(t.Name, requestID))
+		res, err := s.cfg.Rotations.Rotate(ctx, req)
+		var card cards.Card
+		if err != nil && res.RequestID == "" {
+			s.log.Warn("rotation refused", "request_id", requestID, "client_id", t.ClientID, "error", err)
+			card = cards.Error(userMessage(err, requestID), requestID)
+		} else {
+			if err != nil {
+				s.log.Warn("rotation failed", "request_id", requestID, "client_id", t.ClientID, "state", string(res.State), "error", err)
+				res.Error = userMessage(err, requestID)
+			}
+			card = cards.RotationResult(res)
+		}
+		s.updateOrReply(ctx, in, ackID, card)
+	})
+}
+
+func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) error {
+	ctx := c.Request().Context()
+	t, err := s.cfg.Catalog.Resolve(cmd.App, "")
+	if err != nil {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+	}
+	if _, why := s.authorize(ctx, in, ActionStatus, t.ClientID); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	return s.later(c, in, "status", func(ctx context.Context) {
+		var refs []rotation.SecretRef
+		if t.VaultURI != "" && t.SecretName != "" {
+			refs = append(refs, rotation.SecretRef{VaultURI: t.VaultURI, Name: t.SecretName})
+		}
+		st, err := s.cfg.Rotations.Status(ctx, t.ClientID, refs...)
+		if err != nil {
+			s.log.Warn("status failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
+			s.replyCard(ctx, in, cards.Error(userMessage(err, in.rid), in.rid))
+			return
+		}
+		s.replyCard(ctx, in, cards.Status(st))
+	})
+}
+
+func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) error {
+	ctx := c.Request().Context()
+	t, err := s.cfg.Catalog.Resolve(cmd.App, "")
+	if err != nil {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+	}
+	if _, why := s.authorize(ctx, in, ActionRetire, t.ClientID); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	return s.later(c, in, "retire", func(ctx context.Context) {
+		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
+		var lines []string
+		for _, r := range got {
+			lines = append(lines, fmt.Sprintf("- key %s: %s %s", r.KeyID, r.Outcome, r.Reason))
+		}
+		if len(got) == 0 {
+			lines = append(lines, "No retirement is scheduled for "+t.Name+".")
+		}
+		if err != nil {
+			s.log.Warn("retire failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
+			lines = append(lines, userMessage(err, in.rid))
+		}
+		s.replyText(ctx, in, strings.Join(lines, "\n"))
+	})
+}
+
+func (s *Server) whoami(ctx context.Context, in *incoming) {
+	d, err := s.cfg.Authorizer.Authorize(ctx, in.caller, ActionStatus, "")
+	roles := d.Roles
+	if err != nil {
+		roles = []string{"(role lookup failed; reference " + in.rid + ")"}
+		s.log.Error("authorization lookup failed", "request_id", in.rid, "error", err)
+	}
+	s.replyCard(ctx, in, cards.WhoAmI(in.caller.Name, in.caller.ObjectID, in.caller.TenantID, roles))
+}
+
+// replyCard posts card in the activity's thread and returns the new
+// activity's ID ("" when posting failed, which is logged).
+func (s *Server) replyCard(ctx context.Context, in *incoming, card cards.Card) string {
+	id, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, cardActivity(card))
+	if err != nil {
+		s.log.Error("reply failed", "request_id", in.rid, "activity_id", in.act.ID, "error", err)
+	}
+	return id
+}
+
+func (s *Server) replyText(ctx context.Context, in *incoming, text string) {
+	_, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, connector.Activity{Type: connector.TypeMessage, Text: text, TextFormat: connector.TextFormatPlain})
+	if err != nil {
+		s.log.Error("reply failed", "request_id", in.rid, "activity_id", in.act.ID, "error", err)
+	}
+}
+
+// updateOrReply replaces the card posted as id, or posts a new reply when
+// there is none or the update fails.
+func (s *Server) updateOrReply(ctx context.Context, in *incoming, id string, card cards.Card) {
+	if id != "" {
+		if err := s.cfg.Sender.UpdateActivity(ctx, in.ref, id, cardActivity(card)); err == nil {
+			return
+		} else {
+			s.log.Warn("card update failed; replying instead", "request_id", in.rid, "error", err)
+		}
+	}
+	s.replyCard(ctx, in, card)
+}
+
+func cardActivity(card cards.Card) connector.Activity {
+	ct, content := cards.Attachment(card)
+	return connector.Activity{Type: connector.TypeMessage, Attachments: []connector.Attachment{{ContentType: ct, Content: content}}}
+}

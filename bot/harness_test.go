@@ -1,0 +1,325 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/bot/botauth"
+	"github.com/keyturn/keyturn/bot/botauthtest"
+	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
+)
+
+const (
+	payments    = "11111111-1111-4111-8111-111111111111"
+	paymentsObj = "22222222-2222-4222-8222-222222222222"
+	testVault   = "https://kv-payments.vault.azure.net/"
+	operatorOID = "<user-object-id>" // the channel mention fixture's caller
+	fixtureDir  = "../../shared/fixtures/teams"
+)
+
+// posted is one request Keyturn sent to the connector.
+type posted struct {
+	Method, Path, Auth string
+	Body               map[string]any
+	Raw                string
+}
+
+// capture is a Bot Framework connector stand-in: every https request the
+// connector client makes is routed to it, whatever serviceUrl it names, so
+// fixtures keep their published serviceUrl.
+type capture struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []posted
+	seq  int
+}
+
+func newCapture(t *testing.T) *capture {
+	c := &capture{}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var body map[string]any
+		_ = json.Unmarshal(b, &body)
+		c.mu.Lock()
+		c.seq++
+		id := fmt.Sprintf("act-%d", c.seq)
+		c.reqs = append(c.reqs, posted{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Raw: string(b)})
+		c.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q}`, id)
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *capture) all() []posted {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]posted(nil), c.reqs...)
+}
+
+// RoundTrip sends every request to the capture server.
+func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(c.srv.URL, "http://")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// waitFor polls cond (the pool works on its own goroutines) for up to 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a log sink safe for the pool's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// harness is a Keyturn bot on loopback with a real rotation.Rotator on the
+// in-memory fakes, tokens from a local issuer and a capturing connector.
+type harness struct {
+	t      *testing.T
+	iss    *botauthtest.Issuer
+	conn   *capture
+	srv    *Server
+	base   string
+	stop   context.CancelFunc
+	done   chan error
+	audit  *rotationtest.AuditLog
+	refs   *MemoryReferences
+	dir    *rotationtest.Directory
+	vault  *rotationtest.Vault
+	rots   *countingRotations
+	logs   *syncBuffer
+	client *http.Client
+}
+
+// countingRotations counts rotations and can hold them at a gate.
+type countingRotations struct {
+	Rotations
+	mu      sync.Mutex
+	rotates int
+	gate    chan struct{} // when set, Rotate waits for it to close
+}
+
+func (c *countingRotations) Rotate(ctx context.Context, req rotation.Request) (rotation.Result, error) {
+	c.mu.Lock()
+	c.rotates++
+	gate := c.gate
+	c.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return rotation.Result{}, ctx.Err()
+		}
+	}
+	return c.Rotations.Rotate(ctx, req)
+}
+
+func (c *countingRotations) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rotates
+}
+
+type harnessOpts struct {
+	emulator bool
+	tenants  []string
+	queue    int
+	gate     chan struct{}
+	authz    Authorizer
+}
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	h := &harness{t: t, conn: newCapture(t), audit: &rotationtest.AuditLog{}, refs: &MemoryReferences{}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	clock := rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	h.dir, h.vault = rotationtest.NewDirectory(clock), rotationtest.NewVault()
+	h.dir.Propagation = 0
+	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, true)
+	policy := rotation.DefaultPolicy()
+	policy.AllowedVaults = []string{testVault}
+	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.dir.Verifier(), Store: rotationtest.NewMemStore(),
+		Audit: h.audit, Clock: clock, Policy: policy, Log: log}
+	h.rots = &countingRotations{Rotations: rot, gate: o.gate}
+
+	urls := &ServiceURLs{}
+	sender, err := connector.New(connector.Config{
+		HTTP:   &http.Client{Transport: h.conn},
+		Tokens: connector.NewCachingTokenSource(func(context.Context) (string, time.Time, error) { return "connector-token", time.Now().Add(time.Hour), nil }, nil),
+		AllowedServiceURL: func(u string) bool {
+			return urls.Allowed(u)
+		},
+		Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		ServiceURLs: urls, Sender: sender, Rotations: h.rots, Audit: h.audit, References: h.refs, Dedup: &MemoryDedup{},
+		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
+			VaultURI: func(v string) (string, error) { return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil }},
+		Authorizer: o.authz, Log: log, Queue: o.queue,
+		Tenants: o.tenants,
+	}
+	if cfg.Authorizer == nil {
+		cfg.Authorizer = &AllowList{Operators: map[string]bool{operatorOID: true, "7faf8ab2-3d56-4244-b585-20c8a42ed2b8": true}}
+	}
+	if !o.emulator {
+		h.iss = botauthtest.New(t)
+		ks, err := botauth.NewKeySource(h.iss.KeySourceConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := botauth.NewValidator(botauth.Config{AppID: botauthtest.DefaultAppID, Keys: ks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.AppID, cfg.Auth = botauthtest.DefaultAppID, v
+		if cfg.Tenants == nil {
+			cfg.Tenants = []string{"<tenant-id>", "72f988bf-86f1-41af-91ab-2d7cd011db47", "b28fdbfd-2b78-4f93-b0f8-8881793f0f8f", "<TENANT ID>"}
+		}
+	}
+	h.srv, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.base = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop, h.done = cancel, make(chan error, 1)
+	go func() { h.done <- h.srv.Serve(ctx, ln) }()
+	h.client = &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(func() { h.shutdown() })
+	return h
+}
+
+// shutdown stops the server and waits for Serve to return.
+func (h *harness) shutdown() error {
+	if h.stop == nil {
+		return nil
+	}
+	h.stop()
+	h.stop = nil
+	h.client.CloseIdleConnections()
+	select {
+	case err := <-h.done:
+		return err
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("Serve did not return after shutdown")
+		return nil
+	}
+}
+
+// send posts body to /api/messages with auth as the Authorization header
+// and returns the status and response body.
+func (h *harness) send(body []byte, auth string) (int, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.base+"/api/messages", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// sendSigned posts body with a valid token for its serviceUrl.
+func (h *harness) sendSigned(body []byte) (int, string) {
+	h.t.Helper()
+	var a struct {
+		ServiceURL string `json:"serviceUrl"`
+	}
+	_ = json.Unmarshal(body, &a)
+	return h.send(body, "Bearer "+h.iss.Token(botauthtest.TokenOptions{ServiceURL: a.ServiceURL}))
+}
+
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	p := filepath.Join(fixtureDir, name)
+	if strings.HasPrefix(name, "activity/") {
+		p = filepath.Join(strings.TrimPrefix(name, "activity/"))
+		p = filepath.Join("activity", "testdata", p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withField returns body with top-level field k set to v.
+func withField(t *testing.T, body []byte, k string, v any) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	m[k] = v
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// botGoroutines lists goroutines running the server's code: its pool, its
+// HTTP server and connections.
+func botGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	var out []string
+	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+		for _, marker := range []string{"keyturn/keyturn/bot.(*pool)", "keyturn/keyturn/bot.(*Server).Serve", "net/http.(*conn).serve", "net/http.(*Server).Serve"} {
+			if strings.Contains(g, marker) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/cards"
+)
+
+// onConversationUpdate learns (or forgets) the conversation when the bot
+// itself is added to (or removed from) a team or chat, and says hello.
+// Other members joining or leaving is ignored.
+func (s *Server) onConversationUpdate(c echo.Context, in *incoming) error {
+	botID := in.act.Recipient.ID
+	for _, m := range in.act.MembersRemoved {
+		if m.ID == botID {
+			s.forget(c.Request().Context(), in)
+			return c.NoContent(http.StatusOK)
+		}
+	}
+	for _, m := range in.act.MembersAdded {
+		if m.ID == botID || (in.act.Conversation.ConversationType == "personal" && strings.HasPrefix(m.ID, "28:")) {
+			// In a 1:1 chat the only bot that can join is this one; Teams'
+			// published sample names it by another ID than the recipient.
+			return s.install(c, in)
+		}
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// onInstallationUpdate handles the app being installed (add) or removed.
+func (s *Server) onInstallationUpdate(c echo.Context, in *incoming) error {
+	switch in.act.Action {
+	case "add":
+		return s.install(c, in)
+	case "remove":
+		s.forget(c.Request().Context(), in)
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// install stores the conversation reference (only authenticated activities
+// reach here) and posts a short welcome, once per delivery.
+func (s *Server) install(c echo.Context, in *incoming) error {
+	if err := s.cfg.References.SaveReference(c.Request().Context(), in.ref); err != nil {
+		s.log.Error("saving the conversation reference failed", "request_id", in.rid, "error", err)
+		return c.NoContent(http.StatusInternalServerError)
+	}
+	return s.later(c, in, "welcome", func(ctx context.Context) {
+		if _, err := s.cfg.Sender.SendToConversation(ctx, in.ref, cardActivity(cards.Welcome(s.cfg.BotName))); err != nil {
+			s.log.Error("welcome failed", "request_id", in.rid, "error", err)
+		}
+	})
+}
+
+func (s *Server) forget(ctx context.Context, in *incoming) {
+	if err := s.cfg.References.DeleteReference(ctx, in.ref.ConversationID); err != nil {
+		s.log.Error("deleting the conversation reference failed", "request_id", in.rid, "error", err)
+	}
+}

@@ -1,0 +1,128 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/activity"
+	"github.com/keyturn/keyturn/bot/botauth"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// messages is POST /api/messages: decode, authenticate, check the tenant,
+// then dispatch on the activity type. Every path answers quickly; slow
+// work goes to the pool.
+func (s *Server) messages(c echo.Context) error {
+	req := c.Request()
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return c.NoContent(http.StatusRequestEntityTooLarge)
+		}
+		return c.NoContent(http.StatusBadRequest)
+	}
+	act, err := activity.Decode(body)
+	if err != nil {
+		s.log.Info("activity rejected", "request_id", rid, "reason", "malformed")
+		// Authenticate first even for a malformed body? There is nothing
+		// to authenticate against (no channel or service URL): refuse.
+		return c.NoContent(http.StatusBadRequest)
+	}
+	ctx := req.Context()
+	if s.cfg.AppID != "" {
+		if _, err := s.cfg.Auth.Validate(ctx, req.Header.Get(echo.HeaderAuthorization), act.ChannelID, act.ServiceURL); err != nil {
+			status := botauth.HTTPStatus(err)
+			s.log.Warn("activity refused", "request_id", rid, "status", status, "reason", err)
+			return c.NoContent(status)
+		}
+	} else if !loopbackURL(act.ServiceURL) {
+		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "emulator mode serves loopback service URLs only")
+		return c.NoContent(http.StatusForbidden)
+	}
+	caller := Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name}
+	if !s.tenantAllowed(caller.TenantID) {
+		s.deny(ctx, caller, "", "activity from tenant "+caller.TenantID+", which is not allowed")
+		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "tenant not allowed", "tenant_id", caller.TenantID)
+		return c.NoContent(http.StatusForbidden)
+	}
+	s.cfg.ServiceURLs.Allow(act.ServiceURL)
+	s.log.Info("activity", "request_id", rid, "type", act.Type, "name", act.Name, "activity_id", act.ID, "user_oid", caller.ObjectID, "tenant_id", caller.TenantID)
+
+	in := &incoming{act: act, caller: caller, ref: activity.FromActivity(act), rid: rid}
+	switch act.Type {
+	case "message":
+		return s.onMessage(c, in)
+	case "invoke":
+		return s.onInvoke(c, in)
+	case "conversationUpdate":
+		return s.onConversationUpdate(c, in)
+	case "installationUpdate":
+		return s.onInstallationUpdate(c, in)
+	default:
+		// messageReaction, typing, messageUpdate, event...: accepted and
+		// deliberately ignored.
+		return c.NoContent(http.StatusOK)
+	}
+}
+
+// incoming is one authenticated activity on its way through the handlers.
+type incoming struct {
+	act    *activity.Activity
+	caller Caller
+	ref    activity.ConversationReference
+	rid    string
+}
+
+// dedupKey identifies a delivery of an activity: Teams re-delivers with the
+// same conversation and activity IDs.
+func (in *incoming) dedupKey() string {
+	return in.act.ChannelID + "|" + in.act.Conversation.ID + "|" + in.act.ID
+}
+
+func (s *Server) tenantAllowed(tenant string) bool {
+	if len(s.tenants) == 0 {
+		return s.cfg.AppID == ""
+	}
+	return s.tenants[strings.ToLower(tenant)]
+}
+
+// deny audits a refused request. An audit failure is logged: the refusal
+// stands either way.
+func (s *Server) deny(ctx context.Context, c Caller, clientID, why string) {
+	err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventDenied, ClientID: clientID, Actor: actor(c), Detail: why})
+	if err != nil {
+		s.log.Error("audit write failed for a denial", "user_oid", c.ObjectID, "error", err)
+	}
+}
+
+// actor names a caller for audit records and vault tags: the object ID
+// decides, the display name helps people read it.
+func actor(c Caller) string {
+	if c.Name == "" {
+		return c.ObjectID
+	}
+	return c.Name + " (" + c.ObjectID + ")"
+}
+
+// loopbackURL reports whether raw is an http(s) URL on a loopback host.
+func loopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

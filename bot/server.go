@@ -1,0 +1,234 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// Defaults for Config's optional fields.
+const (
+	DefaultMaxBodyBytes    = 256 << 10
+	DefaultWorkers         = 4
+	DefaultQueue           = 64
+	DefaultJobTimeout      = 15 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Config configures a Server. Sender, Rotations, Catalog, Authorizer, Audit,
+// References and Dedup are required; so is Auth unless AppID is empty
+// (emulator mode, loopback only).
+type Config struct {
+	// AppID is the bot's Microsoft App ID. Empty means emulator mode:
+	// requests are not authenticated, so Serve refuses any listener that
+	// is not loopback.
+	AppID string
+	Auth  Authenticator
+	// Tenants lists the Entra tenants whose activities are served; others
+	// are refused with 403 and audited. Empty allows any tenant only in
+	// emulator mode.
+	Tenants []string
+	// ServiceURLs is told every serviceUrl that arrived on an
+	// authenticated activity; the connector posts only to those.
+	ServiceURLs *ServiceURLs
+
+	Sender     Sender
+	Rotations  Rotations
+	Catalog    Catalog
+	Authorizer Authorizer
+	Audit      rotation.Auditor
+	References References
+	Dedup      Deduper
+
+	// BotName is how the help card names the bot ("Keyturn").
+	BotName string
+	// Ready reports whether dependencies (state store, signing keys) are
+	// usable; GET /readyz calls it. Nil means always ready.
+	Ready func(ctx context.Context) error
+	// Log receives one line per request and per job: IDs, never bodies,
+	// headers or tokens. Nil discards.
+	Log *slog.Logger
+	// NewID makes request IDs; nil uses rotation-style random hex.
+	NewID func() string
+
+	MaxBodyBytes    int64
+	Workers         int
+	Queue           int
+	JobTimeout      time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Server is Keyturn's Bot Framework endpoint and the worker pool behind it.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
+	pool    *pool
+	tenants map[string]bool
+
+	mu      sync.Mutex
+	serving bool
+}
+
+// New checks cfg and returns a Server; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	var errs []error
+	if cfg.AppID != "" && cfg.Auth == nil {
+		errs = append(errs, errors.New("bot: an App ID needs an authenticator"))
+	}
+	if cfg.AppID != "" && len(cfg.Tenants) == 0 {
+		errs = append(errs, errors.New("bot: an App ID needs at least one allowed tenant"))
+	}
+	for name, missing := range map[string]bool{
+		"sender": cfg.Sender == nil, "rotations": cfg.Rotations == nil, "catalog": cfg.Catalog == nil,
+		"authorizer": cfg.Authorizer == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
+		"dedup": cfg.Dedup == nil, "service URLs": cfg.ServiceURLs == nil,
+	} {
+		if missing {
+			errs = append(errs, fmt.Errorf("bot: %s is required", name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BotName == "" {
+		cfg.BotName = "Keyturn"
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = randomID
+	}
+	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.Workers = orDefault(cfg.Workers, DefaultWorkers)
+	cfg.Queue = orDefault(cfg.Queue, DefaultQueue)
+	cfg.JobTimeout = orDefault(cfg.JobTimeout, DefaultJobTimeout)
+	cfg.ShutdownTimeout = orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	s := &Server{cfg: cfg, log: cfg.Log, tenants: map[string]bool{}}
+	for _, t := range cfg.Tenants {
+		s.tenants[strings.ToLower(t)] = true
+	}
+	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.Log)
+	s.echo = s.routes()
+	return s, nil
+}
+
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Handler returns the HTTP handler (for tests that bring their own server).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		code := http.StatusInternalServerError
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			code = he.Code
+		}
+		if !c.Response().Committed {
+			_ = c.NoContent(code)
+		}
+	}
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.cfg.NewID}))
+	e.Use(s.accessLog)
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)))
+	e.POST("/api/messages", s.messages)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.readyz)
+	return e
+}
+
+// accessLog writes one line per request: method, path, status, latency and
+// the request ID. Never bodies, headers or tokens.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Info("http request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Path(), "status", c.Response().Status,
+			"duration_ms", time.Since(start).Milliseconds())
+		return nil
+	}
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "error", err)
+			return c.String(http.StatusServiceUnavailable, "not ready\n")
+		}
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// Serve answers on ln until ctx is done, then shuts down gracefully: it
+// stops accepting, finishes in-flight requests, lets queued and running
+// jobs finish within ShutdownTimeout (then cancels them: an interrupted
+// rotation is journaled and recovered at the next start), and returns
+// once every goroutine it started has ended. In emulator mode ln must be
+// a loopback address.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.AppID == "" && !isLoopbackAddr(ln.Addr()) {
+		return fmt.Errorf("bot: emulator mode (no MicrosoftAppId) accepts unauthenticated requests, so it listens on loopback only, not %s", ln.Addr())
+	}
+	s.mu.Lock()
+	if s.serving {
+		s.mu.Unlock()
+		return errors.New("bot: already serving")
+	}
+	s.serving = true
+	s.mu.Unlock()
+
+	s.pool.start()
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown", "error", err)
+	}
+	if serveErr == nil {
+		serveErr = <-errc
+	}
+	s.pool.stop(shutCtx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+func isLoopbackAddr(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

@@ -1,0 +1,89 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// StaticCatalog resolves apps from configuration: aliases to targets, any
+// client ID as itself, and a default vault.
+type StaticCatalog struct {
+	// Apps maps lower-case aliases to their targets (ClientID required).
+	Apps map[string]Target
+	// DefaultVault is the canonical URI used when neither the command nor
+	// the alias names a vault.
+	DefaultVault string
+	// VaultURI turns a vault name or URI typed in chat into the canonical
+	// URI of the configured cloud.
+	VaultURI func(string) (string, error)
+}
+
+var _ Catalog = (*StaticCatalog)(nil)
+
+// Resolve implements Catalog.
+func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
+	key := strings.ToLower(strings.TrimSpace(app))
+	t, ok := c.Apps[key]
+	switch {
+	case ok:
+		t.Name = key
+	case rotation.IsGUID(key):
+		t = Target{Name: key, ClientID: key}
+	default:
+		return Target{}, fmt.Errorf("unknown app %q: use its client ID or one of the aliases %s: %w", clip(key), c.aliases(), rotation.ErrInvalid)
+	}
+	if vault != "" {
+		uri, err := c.VaultURI(vault)
+		if err != nil {
+			return Target{}, fmt.Errorf("vault: %v: %w", err, rotation.ErrInvalid)
+		}
+		t.VaultURI = uri
+	}
+	if t.VaultURI == "" {
+		t.VaultURI = c.DefaultVault // may stay empty: status needs no vault
+	}
+	return t, nil
+}
+
+func (c *StaticCatalog) aliases() string {
+	if len(c.Apps) == 0 {
+		return "(none configured)"
+	}
+	var names []string
+	for k := range c.Apps {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// AllowList authorizes by Entra object ID: the listed operators may do
+// everything, nobody else anything. It stands in until role lookups in
+// Entra ID decide; it never looks at display names.
+type AllowList struct {
+	Operators map[string]bool // lower-case object IDs
+}
+
+var _ Authorizer = (*AllowList)(nil)
+
+// Authorize implements Authorizer.
+func (a *AllowList) Authorize(_ context.Context, c Caller, _ Action, _ string) (Decision, error) {
+	if c.ObjectID == "" {
+		return Decision{Reason: "Teams did not say who you are (no Entra object ID on the message)"}, nil
+	}
+	if a.Operators[strings.ToLower(c.ObjectID)] {
+		return Decision{Allowed: true, Roles: []string{"operator"}}, nil
+	}
+	return Decision{Reason: "you are not one of Keyturn's operators"}, nil
+}
