@@ -31,6 +31,8 @@ type session struct {
 	cfg     config
 	rot     *rotation.Rotator
 	backend backend
+	store   *boltstore.Store
+	audit   *auditfile.Log
 	close   func()
 }
 
@@ -43,6 +45,15 @@ func (c *cli) open(ctx context.Context, vaults ...string) (*session, int) {
 		return nil, exitUsage
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
+	return c.openWith(ctx, cfg, log, cfg.policy(vaults...))
+}
+
+// openWith is open for a loaded configuration and policy.
+func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy rotation.Policy) (*session, int) {
+	if err := policy.Validate(); err != nil {
+		fmt.Fprintf(c.stderr, "policy:\n%v\n", err)
+		return nil, exitUsage
+	}
 	store, err := boltstore.Open(filepath.Join(cfg.StateDir, "keyturn.db"), boltstore.Options{})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
@@ -68,14 +79,9 @@ func (c *cli) open(ctx context.Context, vaults ...string) (*session, int) {
 	}
 	rot := &rotation.Rotator{
 		Apps: b.Apps, Vault: b.Vault, Verifier: b.Verifier, Store: store, Audit: audit,
-		Clock: clock, Policy: cfg.policy(vaults...), Log: log,
+		Clock: clock, Policy: policy, Log: log,
 	}
-	if err := rot.Policy.Validate(); err != nil {
-		closeAll()
-		fmt.Fprintf(c.stderr, "policy:\n%v\n", err)
-		return nil, exitUsage
-	}
-	return &session{cfg: cfg, rot: rot, backend: b, close: closeAll}, exitOK
+	return &session{cfg: cfg, rot: rot, backend: b, store: store, audit: audit, close: closeAll}, exitOK
 }
 
 func (c *cli) flags(name string) *flag.FlagSet {

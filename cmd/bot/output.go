@@ -109,7 +109,11 @@ func statusJSON(st rotation.Status) statusOut {
 		out.Credentials = append(out.Credentials, credentialJSON{cr.KeyID, cr.DisplayName, cr.Hint, cr.Start, cr.End, cr.ByKeyturn, cr.InVault, cr.RetireAfter})
 	}
 	for _, v := range st.Vault {
-		out.Vault = append(out.Vault, vaultJSON{v.Ref.String(), v.ID, v.KeyID, v.Expires, v.Err})
+		e := v.Err
+		if v.Missing {
+			e = "not found"
+		}
+		out.Vault = append(out.Vault, vaultJSON{v.Ref.String(), v.ID, v.KeyID, v.Expires, e})
 	}
 	for _, r := range st.Unfinished {
 		out.Unfinished = append(out.Unfinished, r.ID+" ("+string(r.State)+")")
@@ -138,6 +142,10 @@ func (c *cli) printStatus(st rotation.Status) {
 		w = tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "VAULT SECRET\tVERSION\tKEY ID")
 		for _, v := range st.Vault {
+			if v.Missing {
+				fmt.Fprintf(w, "%s\t(not found)\t\n", v.Ref)
+				continue
+			}
 			if v.Err != "" {
 				fmt.Fprintf(w, "%s\t(%s)\t\n", v.Ref, v.Err)
 				continue
