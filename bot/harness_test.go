@@ -184,8 +184,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 
 	urls := &ServiceURLs{}
 	sender, err := connector.New(connector.Config{
-		HTTP:   &http.Client{Transport: h.conn},
-		Tokens: connector.NewCachingTokenSource(func(context.Context) (string, time.Time, error) { return "connector-token", time.Now().Add(time.Hour), nil }, nil),
+		HTTP: &http.Client{Transport: h.conn},
+		Tokens: connector.NewCachingTokenSource(func(context.Context) (string, time.Time, error) {
+			return "connector-token", time.Now().Add(time.Hour), nil
+		}, nil),
 		AllowedServiceURL: func(u string) bool {
 			return urls.Allowed(u)
 		},
@@ -197,7 +199,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	cfg := Config{
 		ServiceURLs: urls, Sender: sender, Rotations: h.rots, Audit: h.audit, References: h.refs, Dedup: &MemoryDedup{},
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
-			VaultURI: func(v string) (string, error) { return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil }},
+			VaultURI: func(v string) (string, error) {
+				return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil
+			}},
 		Authorizer: o.authz, Log: log, Queue: o.queue,
 		Tenants: o.tenants,
 	}

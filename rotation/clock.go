@@ -15,6 +15,9 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // Sleep implements Clock: it waits d or until ctx is done.
 func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -153,7 +153,7 @@ func newClient(cred azcore.TokenCredential, c azcloud.Cloud, hc *http.Client, op
 	}
 	sleep := opts.Sleep
 	if sleep == nil {
-		sleep = sleepContext
+		sleep = rotation.SystemClock{}.Sleep
 	}
 	attempts := opts.MaxAttempts
 	if attempts < 1 {
@@ -197,19 +197,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// sleepContext waits d or until ctx is done.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
@@ -163,26 +162,6 @@ func TestTokensOnlyForTheGraphHost(t *testing.T) {
 	}
 }
 
-func TestSleepContext(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		if err := sleepContext(context.Background(), 5*time.Second); err != nil {
-			t.Fatalf("sleep: %v", err)
-		}
-		if got := time.Since(start); got != 5*time.Second {
-			t.Errorf("slept %v, want 5s", got)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		start = time.Now()
-		if err := sleepContext(ctx, time.Minute); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("err = %v, want DeadlineExceeded", err)
-		}
-		if got := time.Since(start); got != time.Second {
-			t.Errorf("returned after %v, want 1s", got)
-		}
-	})
-}
 
 func TestBackoff(t *testing.T) {
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}

@@ -96,7 +96,7 @@ func New(cred azcore.TokenCredential, opts Options) *Vault {
 		v.log = slog.New(slog.DiscardHandler)
 	}
 	if v.sleep == nil {
-		v.sleep = sleepTimer
+		v.sleep = rotation.SystemClock{}.Sleep
 	}
 	return v
 }
@@ -136,15 +136,4 @@ func vaultName(uri string) string {
 	host := strings.TrimSuffix(strings.TrimPrefix(uri, "https://"), "/")
 	name, _, _ := strings.Cut(host, ".")
 	return name
-}
-
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -169,29 +169,13 @@ func (s *KeySource) SigningKey(ctx context.Context, kid string) (SigningKey, err
 		s.mu.Unlock()
 		return k, nil
 	}
-	call := s.inflight
-	if call == nil {
-		fresh := s.freshLocked()
-		if !s.mayFetchLocked(fresh) {
-			err := s.missLocked(kid, nil)
+	call, err := s.awaitRefreshLocked(ctx, s.freshLocked())
+	if err != nil {
+		if call == nil {
+			err = fmt.Errorf("%w (refresh rate-limited)", s.missLocked(kid, nil))
 			s.mu.Unlock()
-			return SigningKey{}, fmt.Errorf("%w (refresh rate-limited)", err)
 		}
-		call = &fetchCall{done: make(chan struct{})}
-		s.inflight = call
-		s.lastAttempt = s.now()
-		if fresh {
-			s.lastMiss = s.lastAttempt
-		}
-		s.mu.Unlock()
-		s.refresh(ctx, call)
-	} else {
-		s.mu.Unlock()
-	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return SigningKey{}, fmt.Errorf("wait for key refresh: %w", ctx.Err())
+		return SigningKey{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -285,24 +269,13 @@ func (s *KeySource) Ready(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	call := s.inflight
-	if call == nil {
-		if !s.mayFetchLocked(false) {
+	call, err := s.awaitRefreshLocked(ctx, false)
+	if err != nil {
+		if call == nil {
 			s.mu.Unlock()
 			return fmt.Errorf("%w (refresh rate-limited)", ErrKeysUnavailable)
 		}
-		call = &fetchCall{done: make(chan struct{})}
-		s.inflight = call
-		s.lastAttempt = s.now()
-		s.mu.Unlock()
-		s.refresh(ctx, call)
-	} else {
-		s.mu.Unlock()
-	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return fmt.Errorf("wait for key refresh: %w", ctx.Err())
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -314,3 +287,37 @@ func (s *KeySource) Ready(ctx context.Context) error {
 	}
 	return ErrKeysUnavailable
 }
+
+// awaitRefreshLocked joins the refresh in flight, or starts one when the
+// rate limit for its cause (fresh: a kid missing from a fresh set) allows,
+// and waits for it. Called with s.mu held. When the rate limit refuses, it
+// returns a nil call and an error with s.mu still held; otherwise it
+// returns with s.mu released, and an error only if ctx ended first.
+func (s *KeySource) awaitRefreshLocked(ctx context.Context, fresh bool) (*fetchCall, error) {
+	call := s.inflight
+	if call == nil {
+		if !s.mayFetchLocked(fresh) {
+			return nil, errRateLimited
+		}
+		call = &fetchCall{done: make(chan struct{})}
+		s.inflight = call
+		s.lastAttempt = s.now()
+		if fresh {
+			s.lastMiss = s.lastAttempt
+		}
+		s.mu.Unlock()
+		s.refresh(ctx, call)
+	} else {
+		s.mu.Unlock()
+	}
+	select {
+	case <-call.done:
+		return call, nil
+	case <-ctx.Done():
+		return call, fmt.Errorf("wait for key refresh: %w", ctx.Err())
+	}
+}
+
+// errRateLimited is awaitRefreshLocked's refusal; callers replace it with
+// their own error.
+var errRateLimited = errors.New("refresh rate-limited")
