@@ -162,7 +162,6 @@ func TestTokensOnlyForTheGraphHost(t *testing.T) {
 	}
 }
 
-
 func TestBackoff(t *testing.T) {
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
 	for i, w := range want {
