@@ -10,6 +10,12 @@ type EventType string
 const (
 	EventRequested      EventType = "rotation.requested"
 	EventDenied         EventType = "rotation.denied"
+	EventApproved       EventType = "approval.approved"
+	EventRejected       EventType = "approval.rejected"
+	EventExpired        EventType = "approval.expired"
+	EventSuperseded     EventType = "approval.superseded"
+	EventStarted        EventType = "rotation.started"
+	EventConfigChanged  EventType = "config.changed"
 	EventAdding         EventType = "password.adding"
 	EventAdded          EventType = "password.added"
 	EventOrphanRemoving EventType = "password.orphan-removing"

@@ -100,11 +100,11 @@ func resultOf(rec Record) Result {
 // are either as they were (ErrCompensated, or a preflight error), or in a
 // journaled state that Recover finishes or undoes (ErrIncomplete).
 func (r *Rotator) Rotate(ctx context.Context, req Request) (Result, error) {
-	rec, clamped, err := r.preflight(ctx, req)
+	rec, clamped, _, err := r.preflight(ctx, req, false)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := r.audit(ctx, Event{Type: EventRequested, RequestID: rec.ID, ClientID: rec.ClientID, Actor: rec.RequestedBy,
+	if err := r.audit(ctx, Event{Type: EventStarted, RequestID: rec.ID, ClientID: rec.ClientID, Actor: rec.RequestedBy,
 		Vault: rec.SecretRef.String(), Detail: fmt.Sprintf("lifetime until %s, overlap %s", rec.End.Format(time.RFC3339), rec.Overlap)}); err != nil {
 		return Result{}, err
 	}
@@ -132,25 +132,27 @@ func (r *Rotator) Rotate(ctx context.Context, req Request) (Result, error) {
 }
 
 // preflight checks the request against policy, the directory and the vault,
-// and returns the journal record to begin with. It changes nothing, except
-// recovering soft-deleted secret names.
-func (r *Rotator) preflight(ctx context.Context, req Request) (Record, bool, error) {
+// and returns the journal record to begin with and the app as read. It
+// changes nothing, except recovering soft-deleted secret names; with dryRun
+// it does not even that, and notes it instead.
+func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Record, bool, planExtras, error) {
+	var x planExtras
 	now := r.Clock.Now()
 	var prev StoredSecret
 	if !IsGUID(req.ClientID) {
-		return Record{}, false, fmt.Errorf("client ID %q is not a GUID: %w", req.ClientID, ErrInvalid)
+		return Record{}, false, x, fmt.Errorf("client ID %q is not a GUID: %w", req.ClientID, ErrInvalid)
 	}
 	if r.Policy.OwnClientID != "" && strings.EqualFold(req.ClientID, r.Policy.OwnClientID) {
-		return Record{}, false, fmt.Errorf("rotate %s: %w", req.ClientID, ErrOwnApp)
+		return Record{}, false, x, fmt.Errorf("rotate %s: %w", req.ClientID, ErrOwnApp)
 	}
 	if !r.Policy.VaultAllowed(req.VaultURI) {
-		return Record{}, false, fmt.Errorf("vault %s: %w", req.VaultURI, ErrVaultNotAllowed)
+		return Record{}, false, x, fmt.Errorf("vault %s: %w", req.VaultURI, ErrVaultNotAllowed)
 	}
 	if req.Overlap < 0 {
-		return Record{}, false, fmt.Errorf("overlap %s is negative: %w", req.Overlap, ErrInvalid)
+		return Record{}, false, x, fmt.Errorf("overlap %s is negative: %w", req.Overlap, ErrInvalid)
 	}
 	if req.Lifetime < 0 {
-		return Record{}, false, fmt.Errorf("lifetime %s is negative: %w", req.Lifetime, ErrInvalid)
+		return Record{}, false, x, fmt.Errorf("lifetime %s is negative: %w", req.Lifetime, ErrInvalid)
 	}
 	lifetime, clamped := r.Policy.Lifetime(req.Lifetime)
 	overlap := req.Overlap
@@ -160,7 +162,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request) (Record, bool, err
 
 	app, err := r.Apps.GetApp(ctx, req.ClientID)
 	if err != nil {
-		return Record{}, false, fmt.Errorf("look up app %s: %w", req.ClientID, err)
+		return Record{}, false, x, fmt.Errorf("look up app %s: %w", req.ClientID, err)
 	}
 	idName, secretName := req.ClientIDName, req.SecretName
 	defID, defSecret := DefaultSecretNames(app.DisplayName, app.ClientID)
@@ -172,25 +174,40 @@ func (r *Rotator) preflight(ctx context.Context, req Request) (Record, bool, err
 	}
 	for _, n := range []string{idName, secretName} {
 		if !r.Policy.SecretNameAllowed(n) {
-			return Record{}, false, fmt.Errorf("secret name %q: %w", n, ErrSecretNameNotAllowed)
+			return Record{}, false, x, fmt.Errorf("secret name %q: %w", n, ErrSecretNameNotAllowed)
 		}
 	}
 	if strings.EqualFold(idName, secretName) {
-		return Record{}, false, fmt.Errorf("client ID and client secret need two secret names, got %q twice: %w", idName, ErrInvalid)
+		return Record{}, false, x, fmt.Errorf("client ID and client secret need two secret names, got %q twice: %w", idName, ErrInvalid)
 	}
 	if personalAccounts(app.SignInAudience) && len(app.Passwords) >= 2 {
-		return Record{}, false, fmt.Errorf("app %s allows personal Microsoft accounts and already has %d secrets, the most it may have; retire one first: %w",
+		return Record{}, false, x, fmt.Errorf("app %s allows personal Microsoft accounts and already has %d secrets, the most it may have; retire one first: %w",
 			app.ClientID, len(app.Passwords), ErrPasswordsForbidden)
 	}
 
 	idRef := SecretRef{VaultURI: req.VaultURI, Name: idName}
 	secretRef := SecretRef{VaultURI: req.VaultURI, Name: secretName}
-	if _, err := r.current(ctx, idRef); err != nil && !errors.Is(err, ErrNotFound) {
-		return Record{}, false, err
+	x.app = app
+	read := r.current
+	if dryRun {
+		read = func(ctx context.Context, ref SecretRef) (StoredSecret, error) {
+			s, err := r.Vault.Get(ctx, ref)
+			if errors.Is(err, ErrSoftDeleted) {
+				x.notes = append(x.notes, fmt.Sprintf("%s is soft-deleted and will be recovered", ref))
+				return StoredSecret{}, fmt.Errorf("%w", ErrNotFound)
+			}
+			if err != nil {
+				return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
+			}
+			return s, nil
+		}
 	}
-	prev, err = r.current(ctx, secretRef)
+	if _, err := read(ctx, idRef); err != nil && !errors.Is(err, ErrNotFound) {
+		return Record{}, false, x, err
+	}
+	prev, err = read(ctx, secretRef)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Record{}, false, err
+		return Record{}, false, x, err
 	}
 
 	id := req.ID
@@ -215,7 +232,42 @@ func (r *Rotator) preflight(ctx context.Context, req Request) (Record, bool, err
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
-	return rec, clamped, nil
+	return rec, clamped, x, nil
+}
+
+// planExtras is what preflight learns beyond the journal record.
+type planExtras struct {
+	app   App
+	notes []string
+}
+
+// Plan is what a rotation would do, checked against policy, the directory
+// and the vault without changing anything: what an approver is shown.
+type Plan struct {
+	ClientID        string
+	AppName         string
+	ClientIDRef     SecretRef
+	SecretRef       SecretRef
+	End             time.Time // the new secret's end
+	LifetimeClamped bool
+	Overlap         time.Duration
+	Passwords       []PasswordCredential // the app's current secrets
+	PreviousKeyID   string               // retired Overlap after verification
+	Notes           []string
+}
+
+// Plan checks req as Rotate would and says what it would do, changing
+// nothing. Its errors are Rotate's preflight errors.
+func (r *Rotator) Plan(ctx context.Context, req Request) (Plan, error) {
+	rec, clamped, x, err := r.preflight(ctx, req, true)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Plan{
+		ClientID: rec.ClientID, AppName: rec.AppName, ClientIDRef: rec.ClientIDRef, SecretRef: rec.SecretRef,
+		End: rec.End, LifetimeClamped: clamped, Overlap: rec.Overlap, Passwords: x.app.Passwords,
+		PreviousKeyID: rec.PreviousKeyID, Notes: x.notes,
+	}, nil
 }
 
 // current reads the latest version of ref, recovering it first when its

@@ -195,7 +195,7 @@ func TestRotateHappyPath(t *testing.T) {
 	if id.Value.Reveal() != clientID || id.ContentType != rotation.ContentTypeClientID {
 		t.Errorf("client ID secret holds the wrong value or content type %q", id.ContentType)
 	}
-	wantEvents := []rotation.EventType{rotation.EventRequested, rotation.EventAdding, rotation.EventAdded, rotation.EventStoring,
+	wantEvents := []rotation.EventType{rotation.EventStarted, rotation.EventAdding, rotation.EventAdded, rotation.EventStoring,
 		rotation.EventStored, rotation.EventVerified, rotation.EventRetireSchedule, rotation.EventCompleted}
 	if got := w.audit.Types(); fmt.Sprint(got) != fmt.Sprint(wantEvents) {
 		t.Errorf("audit %v, want %v", got, wantEvents)

@@ -1,0 +1,386 @@
+package rotation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ApprovalStore keeps approval requests with optimistic concurrency: every
+// write names the ETag it read, so of two replicas deciding on one request
+// exactly one wins.
+type ApprovalStore interface {
+	// CreateApproval stores a new request. Errors: ErrConflict (the ID
+	// exists).
+	CreateApproval(ctx context.Context, r ApprovalRequest) error
+	// GetApproval returns the request and its ETag. Errors: ErrNotFound.
+	GetApproval(ctx context.Context, id string) (ApprovalRequest, string, error)
+	// UpdateApproval replaces the request if its ETag is still etag and
+	// returns the new ETag. Errors: ErrConflict, ErrNotFound.
+	UpdateApproval(ctx context.Context, r ApprovalRequest, etag string) (string, error)
+	// ListApprovals returns the requests that are not final, oldest first.
+	ListApprovals(ctx context.Context) ([]ApprovalRequest, error)
+}
+
+// Granter tells what a user may do (an *Authorizer).
+type Granter interface {
+	Grants(ctx context.Context, userID string, extraApprove []RoleSource) (Grants, error)
+}
+
+// AppRule is the approval policy for one app.
+type AppRule struct {
+	// Required approvals, 0-2. With 0, a caller who may approve runs the
+	// rotation directly; a caller who may only request still needs one.
+	Required int
+	// Approvers are extra sources that may approve this app.
+	Approvers []RoleSource
+}
+
+// Approvals is the two-person control in front of the Rotator: it opens
+// requests, takes approvals and rejections (re-authorized at click time),
+// lets exactly one runner start an approved rotation, and expires what
+// waits too long. Every decision, allowed or denied, is audited.
+type Approvals struct {
+	Store   ApprovalStore
+	Grants  Granter
+	Rotator *Rotator
+	Audit   Auditor
+	Clock   Clock
+	// Rule returns the policy of an app; nil means one approval by the
+	// global approvers.
+	Rule func(clientID string) AppRule
+	// TTL is how long a request waits for decisions (default 30 minutes).
+	TTL time.Duration
+}
+
+// Ask is a request for a rotation, as typed in Teams and resolved.
+type Ask struct {
+	Caller       Principal
+	TenantID     string
+	Conversation string
+	Card         []byte
+	Request      Request // the rotation; ID, RequestedBy and ApprovedBy are set here
+}
+
+const maxDecisionRetries = 8
+
+func (a *Approvals) rule(clientID string) AppRule {
+	if a.Rule == nil {
+		return AppRule{Required: 1}
+	}
+	r := a.Rule(clientID)
+	r.Required = max(0, min(2, r.Required))
+	return r
+}
+
+// Open checks that the caller may ask, checks the rotation without changing
+// anything, and stores a pending request (or, with a 0-approval policy and
+// an approving caller, an approved one). Errors: ErrDenied (audited),
+// rotation preflight errors, store errors.
+func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) {
+	rule := a.rule(ask.Request.ClientID)
+	g, err := a.Grants.Grants(ctx, ask.Caller.ObjectID, rule.Approvers)
+	if err != nil {
+		a.denied(ctx, ask.Caller, ask.Request.ClientID, "", "role lookup failed")
+		return ApprovalRequest{}, fmt.Errorf("%w: your roles could not be checked: %w", ErrDenied, err)
+	}
+	direct := rule.Required == 0 && g.Approve
+	if !g.Request && !direct {
+		a.denied(ctx, ask.Caller, ask.Request.ClientID, "", "no role that may request rotations")
+		return ApprovalRequest{}, fmt.Errorf("%w: you hold no role that may request rotations", ErrDenied)
+	}
+	now := a.Clock.Now()
+	id := ask.Request.ID
+	if id == "" {
+		id = a.Rotator.newID()
+	}
+	plan, err := a.Rotator.Plan(ctx, ask.Request)
+	if err != nil {
+		a.denied(ctx, ask.Caller, ask.Request.ClientID, id, "preflight: "+err.Error())
+		return ApprovalRequest{}, err
+	}
+	required := max(rule.Required, 1)
+	if direct {
+		required = 0
+	}
+	r := ApprovalRequest{
+		ID: id, State: ApprovalPending, Nonce: nonce(),
+		TenantID: ask.TenantID, ClientID: plan.ClientID, AppName: plan.AppName,
+		VaultURI: plan.SecretRef.VaultURI, ClientIDName: plan.ClientIDRef.Name, SecretName: plan.SecretRef.Name,
+		Lifetime: ask.Request.Lifetime, Overlap: plan.Overlap,
+		Required: required, Approvers: rule.Approvers,
+		RequestedBy: ask.Caller, Conversation: ask.Conversation, Card: ask.Card, Plan: plan,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(a.ttl()),
+	}
+	r.Digest = r.ComputeDigest()
+	detail := fmt.Sprintf("into %s as %s; %d approval(s) needed", plan.SecretRef.VaultURI, plan.SecretRef.Name, required)
+	if direct {
+		r.State = ApprovalApproved
+		r.Approvals = []Approval{{By: ask.Caller, At: now}}
+		detail = fmt.Sprintf("into %s as %s; policy needs no second approver and the requester may approve", plan.SecretRef.VaultURI, plan.SecretRef.Name)
+	}
+	if err := a.audit(ctx, Event{Type: EventRequested, RequestID: r.ID, ClientID: r.ClientID, Actor: ask.Caller.String(), Vault: plan.SecretRef.String(), Detail: detail}); err != nil {
+		return ApprovalRequest{}, err
+	}
+	if err := a.Store.CreateApproval(ctx, r); err != nil {
+		return ApprovalRequest{}, fmt.Errorf("store the request: %w", err)
+	}
+	return r, nil
+}
+
+// Decision is a click on Approve or Reject.
+type Decision struct {
+	Caller       Principal
+	TenantID     string
+	RequestID    string
+	Digest       string
+	Conversation string
+	Reason       string // for a rejection
+}
+
+// Approve records caller's approval. It re-checks the caller's roles now,
+// refuses self-approval, tampered data, other conversations, replays and
+// expired requests, and returns the request with run=true when this
+// approval completed it (the caller must then Run it). Concurrent approvals
+// resolve through the store's ETags: exactly one completes the request.
+func (a *Approvals) Approve(ctx context.Context, d Decision) (r ApprovalRequest, run bool, err error) {
+	return a.decide(ctx, d, true)
+}
+
+// Reject records caller's rejection: an approver, or the requester
+// withdrawing. It ends the request.
+func (a *Approvals) Reject(ctx context.Context, d Decision) (ApprovalRequest, error) {
+	r, _, err := a.decide(ctx, d, false)
+	return r, err
+}
+
+func (a *Approvals) decide(ctx context.Context, d Decision, approve bool) (ApprovalRequest, bool, error) {
+	verb := "reject"
+	if approve {
+		verb = "approve"
+	}
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, d.RequestID)
+		if err != nil {
+			a.denied(ctx, d.Caller, "", d.RequestID, verb+": unknown request")
+			return ApprovalRequest{}, false, fmt.Errorf("request %s: %w", d.RequestID, err)
+		}
+		now := a.Clock.Now()
+		if !strings.EqualFold(d.TenantID, r.TenantID) {
+			a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": caller from another tenant")
+			return r, false, fmt.Errorf("%w: the request belongs to another tenant", ErrDenied)
+		}
+		if err := r.checkDecision(d.Digest, d.Conversation, now); err != nil {
+			if errors.Is(err, ErrExpiredRequest) {
+				r, _ = a.expire(ctx, r, etag)
+			}
+			a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": "+err.Error())
+			return r, false, err
+		}
+		requester := strings.EqualFold(d.Caller.ObjectID, r.RequestedBy.ObjectID)
+		switch {
+		case approve && requester:
+			a.denied(ctx, d.Caller, r.ClientID, r.ID, "approve: "+ErrSelfApproval.Error())
+			return r, false, ErrSelfApproval
+		case approve && r.HasApproved(d.Caller.ObjectID):
+			a.denied(ctx, d.Caller, r.ClientID, r.ID, "approve: "+ErrAlreadyApproved.Error())
+			return r, false, ErrAlreadyApproved
+		}
+		if !(requester && !approve) { // the requester may withdraw without a role
+			g, err := a.Grants.Grants(ctx, d.Caller.ObjectID, r.Approvers)
+			if err != nil {
+				a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": role lookup failed")
+				return r, false, fmt.Errorf("%w: your roles could not be checked: %w", ErrDenied, err)
+			}
+			if !g.Approve {
+				a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": no role that may approve")
+				return r, false, fmt.Errorf("%w: you hold no role that may approve rotations of this app", ErrDenied)
+			}
+		}
+		next := r
+		next.UpdatedAt = now
+		ev := Event{RequestID: r.ID, ClientID: r.ClientID, Actor: d.Caller.String(), Vault: r.VaultURI}
+		if approve {
+			next.Approvals = append(append([]Approval(nil), r.Approvals...), Approval{By: d.Caller, At: now})
+			ev.Type, ev.Detail = EventApproved, fmt.Sprintf("%d of %d approvals", len(next.Approvals), r.Required)
+			if len(next.Approvals) >= r.Required {
+				next.State = ApprovalApproved
+			}
+		} else {
+			next.State, next.RejectedBy, next.Reason = ApprovalRejected, d.Caller, clipReason(d.Reason)
+			ev.Type, ev.Detail = EventRejected, next.Reason
+		}
+		// No audit, no decision: the record comes first; if the write
+		// then loses a race, a superseded record follows it.
+		if err := a.audit(ctx, ev); err != nil {
+			return r, false, err
+		}
+		newTag, err := a.Store.UpdateApproval(ctx, next, etag)
+		if errors.Is(err, ErrConflict) {
+			a.auditQuiet(ctx, Event{Type: EventSuperseded, RequestID: r.ID, ClientID: r.ClientID, Actor: d.Caller.String(), Detail: verb + " raced another decision; deciding again"})
+			continue
+		}
+		if err != nil {
+			return r, false, fmt.Errorf("store the decision: %w", err)
+		}
+		_ = newTag
+		return next, approve && next.State == ApprovalApproved, nil
+	}
+	return ApprovalRequest{}, false, fmt.Errorf("request %s: %w", d.RequestID, ErrConflict)
+}
+
+// Run claims the approved request id (exactly one caller wins) and runs
+// its rotation, recording the outcome on the request. A request another
+// runner claimed, or that is not approved, returns ErrNotPending.
+func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error) {
+	r, etag, err := a.Store.GetApproval(ctx, id)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	if r.State != ApprovalApproved {
+		return r, fmt.Errorf("run %s: %w (%s)", id, ErrNotPending, r.State)
+	}
+	r.State, r.UpdatedAt = ApprovalRunning, a.Clock.Now()
+	if etag, err = a.Store.UpdateApproval(ctx, r, etag); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return r, fmt.Errorf("run %s: %w (claimed by another runner)", id, ErrNotPending)
+		}
+		return r, err
+	}
+	res, rerr := a.Rotator.Rotate(ctx, Request{
+		ID: r.ID, ClientID: r.ClientID, VaultURI: r.VaultURI, ClientIDName: r.ClientIDName, SecretName: r.SecretName,
+		Lifetime: r.Lifetime, Overlap: r.Overlap, RequestedBy: r.RequestedBy.String(), ApprovedBy: r.ApprovedBy(),
+	})
+	r.Result, r.UpdatedAt = res, a.Clock.Now()
+	r.State = ApprovalDone
+	if rerr != nil {
+		r.State, r.Reason = ApprovalFailed, rerr.Error()
+	}
+	for range maxDecisionRetries {
+		_, err = a.Store.UpdateApproval(ctx, r, etag)
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+		// Progress updates may have moved the ETag: keep them, set the outcome.
+		cur, tag, gerr := a.Store.GetApproval(ctx, id)
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		cur.Result, cur.State, cur.Reason, cur.UpdatedAt = r.Result, r.State, r.Reason, r.UpdatedAt
+		r, etag = cur, tag
+	}
+	if err != nil {
+		return r, errors.Join(rerr, fmt.Errorf("record the outcome: %w", err))
+	}
+	return r, rerr
+}
+
+// Progress records verification progress on a running request, best
+// effort: progress is for people watching, not for correctness.
+func (a *Approvals) Progress(ctx context.Context, id string, verified, needed int) (ApprovalRequest, error) {
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if r.State != ApprovalRunning {
+			return r, nil
+		}
+		r.Verified, r.Needed = verified, needed
+		if _, err = a.Store.UpdateApproval(ctx, r, etag); !errors.Is(err, ErrConflict) {
+			return r, err
+		}
+	}
+	return ApprovalRequest{}, ErrConflict
+}
+
+// ExpireDue expires the pending requests whose time is up and returns them.
+func (a *Approvals) ExpireDue(ctx context.Context) ([]ApprovalRequest, error) {
+	open, err := a.Store.ListApprovals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Clock.Now()
+	var out []ApprovalRequest
+	var errs []error
+	for _, r := range open {
+		if r.State != ApprovalPending || now.Before(r.ExpiresAt) {
+			continue
+		}
+		_, etag, err := a.Store.GetApproval(ctx, r.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got, err := a.expire(ctx, r, etag)
+		if err != nil {
+			if !errors.Is(err, ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		out = append(out, got)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (a *Approvals) expire(ctx context.Context, r ApprovalRequest, etag string) (ApprovalRequest, error) {
+	if r.State != ApprovalPending {
+		return r, nil
+	}
+	if err := a.audit(ctx, Event{Type: EventExpired, RequestID: r.ID, ClientID: r.ClientID, Detail: "no decision before " + r.ExpiresAt.UTC().Format(time.RFC3339)}); err != nil {
+		return r, err
+	}
+	r.State, r.UpdatedAt = ApprovalExpired, a.Clock.Now()
+	if _, err := a.Store.UpdateApproval(ctx, r, etag); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func (a *Approvals) ttl() time.Duration {
+	if a.TTL <= 0 {
+		return 30 * time.Minute
+	}
+	return a.TTL
+}
+
+func (a *Approvals) audit(ctx context.Context, e Event) error {
+	e.Time = a.Clock.Now()
+	if e.Actor == "" {
+		e.Actor = "keyturn"
+	}
+	if err := a.Audit.Record(ctx, e); err != nil {
+		return fmt.Errorf("%s for %s: %w: %w", e.Type, e.RequestID, ErrAuditFailed, err)
+	}
+	return nil
+}
+
+// auditQuiet records e; a failure is not the caller's to act on (the
+// record it follows was written).
+func (a *Approvals) auditQuiet(ctx context.Context, e Event) { _ = a.audit(ctx, e) }
+
+// denied audits a refused request or decision. The refusal stands whether
+// or not the record could be written.
+func (a *Approvals) denied(ctx context.Context, who Principal, clientID, requestID, why string) {
+	a.auditQuiet(ctx, Event{Type: EventDenied, RequestID: requestID, ClientID: clientID, Actor: who.String(), Detail: why})
+}
+
+func nonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func clipReason(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
