@@ -9,3 +9,7 @@ import (
 func TestMemStoreContract(t *testing.T) {
 	StoreContract(t, func(*testing.T) rotation.Store { return NewMemStore() })
 }
+
+func TestMemApprovalsContract(t *testing.T) {
+	ApprovalStoreContract(t, func(*testing.T) rotation.ApprovalStore { return NewMemApprovals() })
+}
