@@ -14,6 +14,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -28,7 +29,7 @@ const maxDisplayNameLength = 256
 // /applications(appId='{clientID}')?$select=id,appId,displayName,passwordCredentials,signInAudience.
 // A malformed clientID returns ErrInvalid before anything is sent.
 func (c *Client) GetApp(ctx context.Context, clientID string) (rotation.App, error) {
-	id, ok := canonicalGUID(clientID)
+	id, ok := graphcore.CanonicalGUID(clientID)
 	if !ok {
 		return rotation.App{}, fmt.Errorf("get app: client id is not a GUID: %w", rotation.ErrInvalid)
 	}
@@ -61,7 +62,7 @@ func (c *Client) GetApp(ctx context.Context, clientID string) (rotation.App, err
 // SDK's retry handler is off). Only 429 and "concurrent requests" are
 // retried; a timeout, a dropped connection or a 5xx returns ErrAmbiguous.
 func (c *Client) AddPassword(ctx context.Context, objectID, displayName string, end time.Time) (rotation.NewPassword, error) {
-	id, ok := canonicalGUID(objectID)
+	id, ok := graphcore.CanonicalGUID(objectID)
 	if !ok {
 		return rotation.NewPassword{}, fmt.Errorf("add password: application object id is not a GUID: %w", rotation.ErrInvalid)
 	}
@@ -112,11 +113,11 @@ func (c *Client) AddPassword(ctx context.Context, objectID, displayName string, 
 // Request_BadRequest and as 404 Request_ResourceNotFound; the read settles
 // it without parsing the message.
 func (c *Client) RemovePassword(ctx context.Context, objectID, keyID string) error {
-	id, ok := canonicalGUID(objectID)
+	id, ok := graphcore.CanonicalGUID(objectID)
 	if !ok {
 		return fmt.Errorf("remove password: application object id is not a GUID: %w", rotation.ErrInvalid)
 	}
-	kid, ok := canonicalGUID(keyID)
+	kid, ok := graphcore.CanonicalGUID(keyID)
 	if !ok {
 		return fmt.Errorf("remove password from application %s: key id is not a GUID: %w", id, rotation.ErrInvalid)
 	}
@@ -195,10 +196,10 @@ func takeSecret(p models.PasswordCredentialable) rotation.Secret {
 
 func toApp(a models.Applicationable) rotation.App {
 	app := rotation.App{
-		ObjectID:       strings.ToLower(deref(a.GetId())),
-		ClientID:       strings.ToLower(deref(a.GetAppId())),
-		DisplayName:    deref(a.GetDisplayName()),
-		SignInAudience: deref(a.GetSignInAudience()),
+		ObjectID:       strings.ToLower(graphcore.Deref(a.GetId())),
+		ClientID:       strings.ToLower(graphcore.Deref(a.GetAppId())),
+		DisplayName:    graphcore.Deref(a.GetDisplayName()),
+		SignInAudience: graphcore.Deref(a.GetSignInAudience()),
 	}
 	for _, p := range a.GetPasswordCredentials() {
 		if p != nil {
@@ -211,8 +212,8 @@ func toApp(a models.Applicationable) rotation.App {
 // toCredential copies the public fields of p. It never reads secretText.
 func toCredential(p models.PasswordCredentialable) rotation.PasswordCredential {
 	out := rotation.PasswordCredential{
-		DisplayName: deref(p.GetDisplayName()),
-		Hint:        deref(p.GetHint()),
+		DisplayName: graphcore.Deref(p.GetDisplayName()),
+		Hint:        graphcore.Deref(p.GetHint()),
 	}
 	if k := p.GetKeyId(); k != nil {
 		out.KeyID = k.String()
@@ -224,29 +225,6 @@ func toCredential(p models.PasswordCredentialable) rotation.PasswordCredential {
 		out.End = t.UTC()
 	}
 	return out
-}
-
-// canonicalGUID accepts exactly the 8-4-4-4-12 hexadecimal form (no braces,
-// no urn:uuid: prefix, no spaces) and returns it in lower case. Only its
-// output is ever put into a URL.
-func canonicalGUID(s string) (string, bool) {
-	if len(s) != 36 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if ch != '-' {
-				return "", false
-			}
-		default:
-			if !('0' <= ch && ch <= '9' || 'a' <= ch && ch <= 'f' || 'A' <= ch && ch <= 'F') {
-				return "", false
-			}
-		}
-	}
-	return strings.ToLower(s), true
 }
 
 func validDisplayName(s string) bool {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"testing"
-	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
@@ -13,6 +12,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
 	"github.com/keyturn/keyturn/azure/azcloud"
+	"github.com/keyturn/keyturn/azure/internal/graphcore"
 )
 
 func mustCloud(t *testing.T) azcloud.Cloud {
@@ -64,23 +64,12 @@ func TestNewChainHasNoRetryingHandler(t *testing.T) {
 	if n := h.graph.count("POST", "/addPassword"); n != 1 {
 		t.Errorf("New's middleware chain sent %d POSTs, want 1", n)
 	}
-	mw, err := graphMiddlewares()
+	mw, err := graphcore.Middlewares()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(mw) != len(stockMiddlewares()) {
 		t.Errorf("chain has %d middlewares, stock has %d", len(mw), len(stockMiddlewares()))
-	}
-}
-
-func TestNoRetryOptionSemantics(t *testing.T) {
-	o := noRetryOption()
-	if o.ShouldRetry == nil || o.ShouldRetry(0, 0, nil, nil) {
-		t.Error("ShouldRetry must exist and refuse")
-	}
-	// Documented trap: MaxRetries 0 means the default, not "none".
-	if got := (&khttp.RetryHandlerOptions{}).GetMaxRetries(); got == 0 {
-		t.Errorf("kiota now treats MaxRetries 0 as %d; revisit noRetryOption's comment", got)
 	}
 }
 
@@ -122,7 +111,7 @@ func TestNewValidation(t *testing.T) {
 	if got := c.adapter.GetBaseUrl(); got != "https://graph.microsoft.com/v1.0" {
 		t.Errorf("base url = %q", got)
 	}
-	if c.maxAttempts != DefaultMaxAttempts || c.sleep == nil || c.log == nil {
+	if c.retrier.MaxAttempts() != DefaultMaxAttempts || c.log == nil {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 	for _, base := range []string{"http://127.0.0.1:8080/v1.0", "http://localhost:1/v1.0", "http://[::1]:1/v1.0", "https://graph.microsoft.us/v1.0/"} {
@@ -159,14 +148,5 @@ func TestTokensOnlyForTheGraphHost(t *testing.T) {
 	}
 	if got := h.graph.seen()[1].Header.Get("Authorization"); got != "" {
 		t.Errorf("token sent to a host other than the base url's: %q", got)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
-	for i, w := range want {
-		if got := backoff(i + 1); got != w {
-			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
-		}
 	}
 }

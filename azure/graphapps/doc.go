@@ -3,12 +3,12 @@
 // password credentials, adds a password and removes one.
 //
 // It imports only the Graph packages it uses (applications,
-// applicationswithappid, models, models/odataerrors) and builds its request
-// adapter from msgraph-sdk-go-core and kiota pieces, never the root
-// msgraph-sdk-go package, whose GraphServiceClient compiles every request
-// builder Graph has.
+// applicationswithappid, models) and builds its request adapter with
+// azure/internal/graphcore from msgraph-sdk-go-core and kiota pieces, never
+// the root msgraph-sdk-go package, whose GraphServiceClient compiles every
+// request builder Graph has.
 //
-// Retries are this package's own and nobody else's. The kiota RetryHandler
+// Retries are graphcore's loop and nobody else's. The kiota RetryHandler
 // is switched off twice: in the middleware chain New builds, and again by a
 // per-request option on every call, so a POST to addPassword reaches the
 // service at most once per attempt of ours. Our loop retries only answers

@@ -1,15 +1,11 @@
 package graphapps
 
 import (
-	"context"
-	"errors"
-	"strconv"
+	"log/slog"
 	"strings"
 	"time"
 
-	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-
+	"github.com/keyturn/keyturn/azure/internal/graphcore"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -43,14 +39,8 @@ const (
 	codeObjectSizeTooBig = "Directory_ResourceSizeExceeded"         // object size limit (403)
 )
 
-const (
-	// maxRetryAfter caps the wait a Retry-After header can ask for.
-	maxRetryAfter = 60 * time.Second
-	// maxIdentifierLength bounds codes and request IDs quoted in errors.
-	maxIdentifierLength = 64
-	// concurrentRequestText identifies Graph's write-contention message.
-	concurrentRequestText = "concurrent requests"
-)
+// concurrentRequestText identifies Graph's write-contention message.
+const concurrentRequestText = "concurrent requests"
 
 // graphError is a translated failure. Its text holds the sentinel's words,
 // the status, the OData code and the request IDs, never a response body.
@@ -78,25 +68,8 @@ func (e *graphError) Error() string {
 	default:
 		b.WriteString("graph refused the request")
 	}
-	var details []string
-	if e.status != 0 {
-		d := "graph " + strconv.Itoa(e.status)
-		if e.code != "" {
-			d += " " + e.code
-		}
-		details = append(details, d)
-	}
-	if e.requestID != "" {
-		details = append(details, "request-id "+e.requestID)
-	}
-	if e.clientRequestID != "" {
-		details = append(details, "client-request-id "+e.clientRequestID)
-	}
-	if e.attempts > 1 {
-		details = append(details, "after "+strconv.Itoa(e.attempts)+" attempts")
-	}
-	if len(details) > 0 {
-		b.WriteString(" (" + strings.Join(details, ", ") + ")")
+	if d := e.facts().Details(e.attempts); d != "" {
+		b.WriteString(" (" + d + ")")
 	}
 	if e.advice != "" {
 		b.WriteString(": " + e.advice)
@@ -119,6 +92,35 @@ func (e *graphError) Unwrap() []error {
 	return errs
 }
 
+var _ graphcore.Failure = (*graphError)(nil)
+
+// facts returns e's identifying fields for graphcore's formatting.
+func (e *graphError) facts() graphcore.Facts {
+	return graphcore.Facts{Status: e.status, Code: e.code, RequestID: e.requestID, ClientRequestID: e.clientRequestID}
+}
+
+// RetryClass implements graphcore.Failure.
+func (e *graphError) RetryClass() graphcore.RetryClass {
+	switch e.kind {
+	case kindThrottled:
+		return graphcore.RetryThrottled
+	case kindConcurrent:
+		return graphcore.RetryContention
+	case kindUnavailable:
+		return graphcore.RetryUnavailable
+	}
+	return graphcore.NoRetry
+}
+
+// RetryAfter implements graphcore.Failure.
+func (e *graphError) RetryAfter() (time.Duration, bool) { return e.retryAfter, e.hasRetryAfter }
+
+// LogAttrs implements graphcore.Failure.
+func (e *graphError) LogAttrs() []slog.Attr { return e.facts().LogAttrs() }
+
+// SetAttempts implements graphcore.Failure.
+func (e *graphError) SetAttempts(n int) { e.attempts = n }
+
 // call describes one operation for translate and the retry loop.
 type call struct {
 	name       string // for logs: "get app", "add password", ...
@@ -130,46 +132,17 @@ type call struct {
 // translate is the one place that turns what the SDK and the wire reported
 // into rotation's sentinels. err is the SDK's error for one call, x what the
 // recorder saw of it.
-func translate(err error, x *exchange, c call, ownerID string) *graphError {
-	e := &graphError{status: x.status, requestID: x.requestID, clientRequestID: x.clientRequestID}
-	retryAfter := x.retryAfter
-	var message string
-
-	var oe *odataerrors.ODataError
-	var ae *abs.ApiError
-	switch {
-	case errors.As(err, &oe):
-		if s := oe.GetStatusCode(); s != 0 {
-			e.status = s
-		}
-		if me := oe.GetErrorEscaped(); me != nil {
-			e.code = deref(me.GetCode())
-			message = deref(me.GetMessage())
-			if ie := me.GetInnerError(); ie != nil {
-				e.requestID = firstNonEmpty(e.requestID, deref(ie.GetRequestId()))
-				e.clientRequestID = firstNonEmpty(e.clientRequestID, deref(ie.GetClientRequestId()))
-			}
-		}
-		retryAfter = firstNonEmpty(retryAfter, header(oe.GetResponseHeaders(), "Retry-After"))
-	case errors.As(err, &ae):
-		if ae.ResponseStatusCode != 0 {
-			e.status = ae.ResponseStatusCode
-		}
-		retryAfter = firstNonEmpty(retryAfter, header(ae.ResponseHeaders, "Retry-After"))
-	}
-	e.code = identifier(e.code)
-	e.requestID = identifier(e.requestID)
-	e.clientRequestID = identifier(e.clientRequestID)
-	if d, ok := parseRetryAfter(retryAfter); ok {
-		e.retryAfter, e.hasRetryAfter = d, true
-	}
+func translate(err error, x *graphcore.Exchange, c call, ownerID string) *graphError {
+	f := graphcore.Inspect(err, x)
+	e := &graphError{status: f.Status, code: f.Code, requestID: f.RequestID, clientRequestID: f.ClientRequestID,
+		retryAfter: f.RetryAfter, hasRetryAfter: f.HasRetryAfter}
 
 	switch {
-	case x.sends == 0:
+	case !f.Sent:
 		// Token acquisition, request building or a context that ended first:
 		// nothing reached the wire.
 		e.kind, e.cause = kindNotSent, err
-		if ctxErr := contextError(err); ctxErr != nil {
+		if ctxErr := graphcore.ContextError(err); ctxErr != nil {
 			e.cause = ctxErr
 		}
 	case e.status == 0:
@@ -181,7 +154,7 @@ func translate(err error, x *exchange, c call, ownerID string) *graphError {
 		// kept: it may quote the body, and the body may hold a secret.
 		e.kind, e.sentinel = kindUnreadable, rotation.ErrAmbiguous
 		e.advice = "the response could not be read"
-	case e.code == codeConcurrency || e.status == 400 && e.code == codeBadRequest && isConcurrencyMessage(message):
+	case e.code == codeConcurrency || e.status == 400 && e.code == codeBadRequest && isConcurrencyMessage(f):
 		e.kind, e.sentinel = kindConcurrent, rotation.ErrThrottled
 	case e.status == 429:
 		e.kind, e.sentinel = kindThrottled, rotation.ErrThrottled
@@ -213,75 +186,7 @@ func translate(err error, x *exchange, c call, ownerID string) *graphError {
 // for every malformed request too, and the structured OData message field
 // is the only thing that tells them apart; reading it here, in translate and
 // nowhere else, lets the retry loop retry a request Graph did not process.
-// The message never leaves this function.
-func isConcurrencyMessage(message string) bool {
-	return strings.Contains(strings.ToLower(message), concurrentRequestText)
-}
-
-// contextError returns context.Canceled or context.DeadlineExceeded when err
-// is one of them.
-func contextError(err error) error {
-	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, c) {
-			return c
-		}
-	}
-	return nil
-}
-
-// parseRetryAfter reads a Retry-After header in seconds (Graph's form),
-// capped at maxRetryAfter. HTTP dates are ignored: backoff applies instead.
-func parseRetryAfter(v string) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	secs, err := strconv.ParseFloat(v, 64)
-	if err != nil || secs < 0 || secs != secs {
-		return 0, false
-	}
-	if secs > maxRetryAfter.Seconds() {
-		return maxRetryAfter, true
-	}
-	return time.Duration(secs * float64(time.Second)), true
-}
-
-func header(h *abs.ResponseHeaders, name string) string {
-	if h == nil {
-		return ""
-	}
-	if v := h.Get(name); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// identifier keeps a code or request ID fit for an error line: letters,
-// digits, '-', '_' and '.', at most maxIdentifierLength long. Anything else
-// is dropped rather than quoted.
-func identifier(s string) string {
-	if len(s) > maxIdentifierLength {
-		return ""
-	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
-		if !ok {
-			return ""
-		}
-	}
-	return s
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+// The message never leaves graphcore.Facts.
+func isConcurrencyMessage(f graphcore.Facts) bool {
+	return f.MessageContains(concurrentRequestText)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -33,7 +34,7 @@ func TestRetries(t *testing.T) {
 			op:        "add",
 			faults:    []step{{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests", header: map[string]string{"Retry-After": "3600"}}},
 			wantHits:  2,
-			wantWaits: []time.Duration{maxRetryAfter},
+			wantWaits: []time.Duration{graphcore.MaxRetryAfter},
 		},
 		{
 			name:      "add: 429 without Retry-After backs off",

@@ -1,0 +1,161 @@
+package graphroles
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
+)
+
+// authzConfig is a realistic role configuration: requesters by app role or
+// directory role, approvers by app role or security group.
+func authzConfig() rotation.RoleConfig {
+	return rotation.RoleConfig{
+		Request: []rotation.RoleSource{
+			{Kind: rotation.SourceAppRole, ID: appRoleRequest, Name: "Keyturn.Request"},
+			{Kind: rotation.SourceDirectoryRole, ID: tmplGlobalReader, Name: "Global Reader"},
+		},
+		Approve: []rotation.RoleSource{
+			{Kind: rotation.SourceAppRole, ID: appRoleApprove, Name: "Keyturn.Approve"},
+			{Kind: rotation.SourceGroup, ID: groupApprovers, Name: "sg-keyturn-approvers"},
+		},
+	}
+}
+
+// TestAuthorizerThroughGraph wires the client into rotation.Authorizer and
+// checks the decisions the tenant in newHarness implies.
+func TestAuthorizerThroughGraph(t *testing.T) {
+	tests := []struct {
+		name  string
+		user  string
+		extra []rotation.RoleSource
+		want  rotation.Grants
+	}{
+		{
+			name: "app role only through a group grants request",
+			user: alice,
+			want: rotation.Grants{Request: true, Roles: []string{"appRole Keyturn.Request"}},
+		},
+		{
+			name: "member of a group nested in the approver group is approved",
+			user: bob,
+			want: rotation.Grants{Approve: true, Roles: []string{"group sg-keyturn-approvers"}},
+		},
+		{
+			name: "app role assigned directly grants approve",
+			user: carol,
+			want: rotation.Grants{Approve: true, Roles: []string{"appRole Keyturn.Approve"}},
+		},
+		{
+			name:  "per-app approvers by directory role, held through a role-assignable group",
+			user:  alice,
+			extra: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: tmplCloudAppAdmin, Name: "Cloud Application Administrator"}},
+			want:  rotation.Grants{Request: true, Approve: true, Roles: []string{"appRole Keyturn.Request", "directoryRole Cloud Application Administrator"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), CacheFor: time.Minute}
+			got, err := a.Grants(context.Background(), tc.user, tc.extra)
+			if err != nil {
+				t.Fatalf("Grants: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Grants = %+v, want %+v", got, tc.want)
+			}
+			// All three kinds of lookup went to Graph.
+			for _, op := range ops() {
+				if h.graph.count(op.method, op.suffix) == 0 {
+					t.Errorf("no %s request ended in %s", op.method, op.suffix)
+				}
+			}
+		})
+	}
+}
+
+// TestAuthorizerCacheThroughGraph: a decision is reused for less than 60 s
+// without a Graph request, and looked up again after.
+func TestAuthorizerCacheThroughGraph(t *testing.T) {
+	h := newHarness(t)
+	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: clock, CacheFor: time.Hour} // capped at 60 s
+	ctx := context.Background()
+
+	first, err := a.Grants(ctx, bob, nil)
+	if err != nil || !first.Approve {
+		t.Fatalf("Grants = %+v, %v; want approve", first, err)
+	}
+	n := len(h.graph.seen())
+	if n == 0 {
+		t.Fatal("the first decision made no Graph request: the test proves nothing")
+	}
+
+	clock.Advance(59 * time.Second)
+	again, err := a.Grants(ctx, strings.ToUpper(bob), nil)
+	if err != nil || !reflect.DeepEqual(again, first) {
+		t.Fatalf("Grants after 59 s = %+v, %v; want the cached %+v", again, err, first)
+	}
+	if got := len(h.graph.seen()); got != n {
+		t.Errorf("Graph requests after 59 s = %d, want still %d", got, n)
+	}
+
+	// bob leaves the nested group: the next lookup must see it.
+	h.graph.mu.Lock()
+	h.graph.members[groupInner] = nil
+	h.graph.mu.Unlock()
+	clock.Advance(2 * time.Second)
+	later, err := a.Grants(ctx, bob, nil)
+	if err != nil {
+		t.Fatalf("Grants after 61 s: %v", err)
+	}
+	if got := len(h.graph.seen()); got <= n {
+		t.Errorf("Graph requests after 61 s = %d, want more than %d", got, n)
+	}
+	if later.Approve {
+		t.Errorf("Grants after 61 s = %+v: a removed membership still approves", later)
+	}
+}
+
+// TestAuthorizerDeniesOnGraphFailure: any Graph failure is an error, and
+// the caller denies on it.
+func TestAuthorizerDeniesOnGraphFailure(t *testing.T) {
+	tests := []struct {
+		name string
+		f    fault
+	}{
+		{"permission missing", fault{method: "POST", suffix: "/checkMemberGroups", status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges"}},
+		{"graph down", fault{method: "GET", suffix: "/appRoleAssignedTo", status: 503, code: "ServiceUnavailable", times: -1}},
+		{"throttled throughout", fault{method: "GET", suffix: "/microsoft.graph.directoryRole", status: 429, code: "TooManyRequests", times: -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.graph.inject(tc.f)
+			a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Now()), CacheFor: time.Minute}
+			g, err := a.Grants(context.Background(), carol, nil)
+			if err == nil {
+				t.Fatalf("Grants = %+v, want an error", g)
+			}
+			if g.Request || g.Approve || len(g.Roles) != 0 {
+				t.Errorf("Grants = %+v alongside the error, want nothing granted", g)
+			}
+			var re *roleError
+			if !errors.As(err, &re) {
+				t.Errorf("err = %v, want the adapter's error inside", err)
+			}
+		})
+	}
+	t.Run("unknown user", func(t *testing.T) {
+		h := newHarness(t)
+		a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Now()), CacheFor: time.Minute}
+		if g, err := a.Grants(context.Background(), unknown, nil); err == nil || !strings.Contains(err.Error(), "unknown to the directory") {
+			t.Errorf("Grants(unknown) = %+v, %v; want an unknown-user error", g, err)
+		}
+	})
+}
