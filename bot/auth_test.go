@@ -16,8 +16,8 @@ import (
 // forged request must be refused with 401 (403 for a key not endorsed for
 // msteams) and leave no trace: no post, no rotation, no stored reference.
 func TestForgedTokensAreRefusedAndNothingIsProcessed(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
-	body := fixture(t, "activity/channel_mention.json")
+	h := newHarness(t, harnessOpts{direct: true})
+	body := as(t, fixture(t, "activity/channel_mention.json"), adminOID)
 	svc := "https://smba.trafficmanager.net/amer/<tenant-id>/"
 	now := time.Now()
 	tok := func(o botauthtest.TokenOptions) string {
@@ -73,8 +73,8 @@ func TestForgedTokensAreRefusedAndNothingIsProcessed(t *testing.T) {
 		tok(botauthtest.TokenOptions{ServiceURL: strings.TrimSuffix(svc, "/")}),
 	}
 	time.Sleep(50 * time.Millisecond)
-	if n := len(h.conn.all()); n != 0 || h.rots.count() != 0 {
-		t.Fatalf("forged requests were processed: %d posts, %d rotations", n, h.rots.count())
+	if n := len(h.conn.all()); n != 0 || h.rotations() != 0 {
+		t.Fatalf("forged requests were processed: %d posts, %d rotations", n, h.rotations())
 	}
 	for i, l := range legit {
 		b := withField(t, body, "id", "legit-"+string(rune('a'+i)))
@@ -82,7 +82,7 @@ func TestForgedTokensAreRefusedAndNothingIsProcessed(t *testing.T) {
 			t.Fatalf("legitimate token %d refused: %d", i, code)
 		}
 	}
-	waitFor(t, "the legitimate rotations", func() bool { return h.rots.count() == len(legit) })
+	waitFor(t, "the legitimate requests", func() bool { return len(h.conn.all()) >= len(legit) })
 	if strings.Contains(h.logs.String(), parts[2]) {
 		t.Fatal("a token signature reached the logs")
 	}
@@ -115,11 +115,11 @@ func TestEmulatorModeIsLoopbackOnly(t *testing.T) {
 // result was still posted and that no goroutine of the server remains.
 func TestShutdownFinishesWorkAndLeavesNoGoroutine(t *testing.T) {
 	gate := make(chan struct{})
-	h := newHarness(t, harnessOpts{gate: gate})
-	if code, _ := h.sendSigned(fixture(t, "activity/channel_mention.json")); code != http.StatusOK {
+	h := newHarness(t, harnessOpts{gate: gate, direct: true})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), adminOID)); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
-	waitFor(t, "the rotation to start", func() bool { return h.rots.count() == 1 })
+	waitFor(t, "the rotation to start", func() bool { return h.rotations() == 1 })
 	done := make(chan error, 1)
 	go func() { done <- h.shutdown() }()
 	time.Sleep(20 * time.Millisecond)
@@ -127,8 +127,9 @@ func TestShutdownFinishesWorkAndLeavesNoGoroutine(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := len(h.conn.all()); n != 2 {
-		t.Fatalf("the in-flight rotation's result was not posted before shutdown ended: %d posts", n)
+	all := h.conn.all()
+	if !strings.Contains(all[len(all)-1].Raw, testVault+"secrets/payments-api-client-secret/") {
+		t.Fatalf("the in-flight rotation's result was not posted before shutdown ended: %d posts", len(all))
 	}
 	h.conn.srv.Close()
 	h.iss.Close()

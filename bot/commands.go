@@ -40,6 +40,8 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 		return s.onRetire(c, in, cmd)
 	case command.WhoAmI:
 		return s.later(c, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
+	case command.AuditHere:
+		return s.onAuditHere(c, in)
 	default: // help, unknown verbs, and commands not offered yet
 		return s.later(c, in, "help", func(ctx context.Context) { s.replyCard(ctx, in, cards.Help(s.cfg.BotName)) })
 	}
@@ -70,55 +72,24 @@ func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx c
 	return c.NoContent(http.StatusOK)
 }
 
-// authorize asks the Authorizer; a lookup failure denies (fail closed). A
-// denial is audited and explained to the caller by the returned text.
-func (s *Server) authorize(ctx context.Context, in *incoming, a Action, clientID string) (Decision, string) {
-	d, err := s.cfg.Authorizer.Authorize(ctx, in.caller, a, clientID)
+// authorize checks the caller's roles for a; a lookup failure denies
+// (fail closed). A denial is audited and explained by the returned text.
+func (s *Server) authorize(ctx context.Context, in *incoming, a Action, clientID string) string {
+	g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil)
 	if err != nil {
-		s.log.Error("authorization lookup failed", "request_id", in.rid, "user_oid", in.caller.ObjectID, "error", err)
+		s.log.Error("role lookup failed", "request_id", in.rid, "user_oid", in.caller.ObjectID, "error", err)
 		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: role lookup failed", a))
-		return Decision{}, fmt.Sprintf("I could not check your roles just now, so I did not %s anything. Try again in a minute. (reference %s)", a, in.rid)
+		return fmt.Sprintf("I could not check your roles just now, so I did not %s anything. Try again in a minute. (reference %s)", a, in.rid)
 	}
-	if !d.Allowed {
-		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: %s", a, d.Reason))
-		return d, fmt.Sprintf("You may not %s this app: %s", a, d.Reason)
+	allowed := g.Approve
+	if a == ActionStatus {
+		allowed = g.Request || g.Approve
 	}
-	return d, ""
-}
-
-func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) error {
-	ctx := c.Request().Context()
-	t, err := s.cfg.Catalog.Resolve(cmd.App, cmd.Vault)
-	if err != nil {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+	if !allowed {
+		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: no role that allows it", a))
+		return fmt.Sprintf("You may not %s: none of your roles allows it.", a)
 	}
-	if t.VaultURI == "" {
-		return s.later(c, in, "reply", func(ctx context.Context) {
-			s.replyText(ctx, in, "Which vault? No default vault is configured: rotate "+t.Name+" into <vault>")
-		})
-	}
-	if _, why := s.authorize(ctx, in, ActionRotate, t.ClientID); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
-	}
-	requestID := s.cfg.NewID()
-	req := rotation.Request{ID: requestID, ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName,
-		SecretName: t.SecretName, RequestedBy: actor(in.caller)}
-	return s.later(c, in, "rotate", func(ctx context.Context) {
-		ackID := s.replyCard(ctx, in, cards.RotationStarted(t.Name, requestID))
-		res, err := s.cfg.Rotations.Rotate(ctx, req)
-		var card cards.Card
-		if err != nil && res.RequestID == "" {
-			s.log.Warn("rotation refused", "request_id", requestID, "client_id", t.ClientID, "error", err)
-			card = cards.Error(userMessage(err, requestID), requestID)
-		} else {
-			if err != nil {
-				s.log.Warn("rotation failed", "request_id", requestID, "client_id", t.ClientID, "state", string(res.State), "error", err)
-				res.Error = userMessage(err, requestID)
-			}
-			card = cards.RotationResult(res)
-		}
-		s.updateOrReply(ctx, in, ackID, card)
-	})
+	return ""
 }
 
 func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) error {
@@ -127,7 +98,7 @@ func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) err
 	if err != nil {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if _, why := s.authorize(ctx, in, ActionStatus, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, ActionStatus, t.ClientID); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "status", func(ctx context.Context) {
@@ -151,7 +122,7 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 	if err != nil {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if _, why := s.authorize(ctx, in, ActionRetire, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, ActionRetire, t.ClientID); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "retire", func(ctx context.Context) {
@@ -172,8 +143,11 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 }
 
 func (s *Server) whoami(ctx context.Context, in *incoming) {
-	d, err := s.cfg.Authorizer.Authorize(ctx, in.caller, ActionStatus, "")
-	roles := d.Roles
+	g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil)
+	roles := g.Roles
+	if err == nil && len(roles) == 0 {
+		roles = []string{"(none: you may neither request nor approve rotations)"}
+	}
 	if err != nil {
 		roles = []string{"(role lookup failed; reference " + in.rid + ")"}
 		s.log.Error("authorization lookup failed", "request_id", in.rid, "error", err)

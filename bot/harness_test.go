@@ -23,14 +23,26 @@ import (
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/store/boltkv"
+	"github.com/keyturn/keyturn/store/kvstore"
 )
 
 const (
 	payments    = "11111111-1111-4111-8111-111111111111"
 	paymentsObj = "22222222-2222-4222-8222-222222222222"
 	testVault   = "https://kv-payments.vault.azure.net/"
-	operatorOID = "<user-object-id>" // the channel mention fixture's caller
 	fixtureDir  = "../../shared/fixtures/teams"
+
+	// The fixtures' callers carry placeholder object IDs; flows that need a
+	// real identity set from.aadObjectId to one of these.
+	devOID   = "00000000-0000-4000-8000-0000000000d1" // may request
+	adminOID = "00000000-0000-4000-8000-0000000000a1" // may approve
+	nobodyID = "00000000-0000-4000-8000-0000000000f1" // no role
+	// The Megan Bowen of the personal message fixture may request.
+	meganOID = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
+
+	groupRequesters = "00000000-0000-4000-8000-0000000000e1"
+	appAdminRole    = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 )
 
 // posted is one request Keyturn sent to the connector.
@@ -48,11 +60,30 @@ type capture struct {
 	mu   sync.Mutex
 	reqs []posted
 	seq  int
+	down bool
+}
+
+// setDown makes the connector answer 503 (true) or work again (false).
+func (c *capture) setDown(down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = down
 }
 
 func newCapture(t *testing.T) *capture {
 	c := &capture{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		down := c.down
+		c.mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/members") {
+			fmt.Fprintf(w, `[{"id":"29:dev","name":"Dev","aadObjectId":%q},{"id":"29:admin","name":"Admin","aadObjectId":%q},{"id":"29:nobody","aadObjectId":%q}]`, devOID, adminOID, nobodyID)
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		_ = json.Unmarshal(b, &body)
@@ -126,61 +157,112 @@ type harness struct {
 	dir    *rotationtest.Directory
 	vault  *rotationtest.Vault
 	rots   *countingRotations
+	roles  *rotationtest.Roles
+	state  *kvstore.Store
 	logs   *syncBuffer
 	client *http.Client
+	gate   *gatedVerifier
+	clock  *rotationtest.Clock
 }
 
-// countingRotations counts rotations and can hold them at a gate.
-type countingRotations struct {
-	Rotations
-	mu      sync.Mutex
-	rotates int
-	gate    chan struct{} // when set, Rotate waits for it to close
+// gatedVerifier holds verification at a gate, to keep a rotation running.
+type gatedVerifier struct {
+	rotation.Verifier
+	gate chan struct{}
 }
 
-func (c *countingRotations) Rotate(ctx context.Context, req rotation.Request) (rotation.Result, error) {
-	c.mu.Lock()
-	c.rotates++
-	gate := c.gate
-	c.mu.Unlock()
-	if gate != nil {
+func (g *gatedVerifier) Verify(ctx context.Context, id string, s rotation.Secret) error {
+	if g.gate != nil {
 		select {
-		case <-gate:
+		case <-g.gate:
 		case <-ctx.Done():
-			return rotation.Result{}, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return c.Rotations.Rotate(ctx, req)
+	return g.Verifier.Verify(ctx, id, s)
 }
 
-func (c *countingRotations) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.rotates
+// rotations counts the rotations that started (from the audit trail).
+func (h *harness) rotations() int {
+	n := 0
+	for _, e := range h.audit.Events() {
+		if e.Type == rotation.EventStarted {
+			n++
+		}
+	}
+	return n
+}
+
+// countingRotations is the Rotator as the bot's status and retire
+// commands see it.
+type countingRotations struct {
+	Rotations
+}
+
+// teeAuditor records events in memory (for assertions) and in the
+// hash-chained trail (for the audit channel).
+type teeAuditor struct {
+	mem   *rotationtest.AuditLog
+	chain rotation.Auditor
+}
+
+func (a teeAuditor) Record(ctx context.Context, e rotation.Event) error {
+	if err := a.chain.Record(ctx, e); err != nil {
+		return err
+	}
+	return a.mem.Record(ctx, e)
 }
 
 type harnessOpts struct {
-	emulator bool
-	tenants  []string
-	queue    int
-	gate     chan struct{}
-	authz    Authorizer
+	emulator  bool
+	tenants   []string
+	queue     int
+	gate      chan struct{}
+	direct    bool // a 0-approval policy: approvers rotate without a second person
+	rolesDown bool // role lookups fail
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, conn: newCapture(t), audit: &rotationtest.AuditLog{}, refs: &MemoryReferences{}, logs: &syncBuffer{}}
+	h := &harness{t: t, conn: newCapture(t), refs: &MemoryReferences{}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	clock := rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	h.clock = clock
 	h.dir, h.vault = rotationtest.NewDirectory(clock), rotationtest.NewVault()
 	h.dir.Propagation = 0
 	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, true)
 	policy := rotation.DefaultPolicy()
 	policy.AllowedVaults = []string{testVault}
-	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.dir.Verifier(), Store: rotationtest.NewMemStore(),
-		Audit: h.audit, Clock: clock, Policy: policy, Log: log}
-	h.rots = &countingRotations{Rotations: rot, gate: o.gate}
+	kvb, err := boltkv.Open(filepath.Join(t.TempDir(), "state.db"), boltkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kvb.Close() })
+	h.state = kvstore.New(kvb, clock.Now)
+	h.audit = &rotationtest.AuditLog{}
+	audit := teeAuditor{h.audit, h.state}
+	h.gate = &gatedVerifier{Verifier: h.dir.Verifier(), gate: o.gate}
+	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.gate, Store: h.state,
+		Audit: audit, Clock: clock, Policy: policy, Log: log}
+	h.rots = &countingRotations{Rotations: rot}
+	h.roles = rotationtest.NewRoles()
+	h.roles.AddMember(groupRequesters, devOID)
+	h.roles.AddMember(groupRequesters, meganOID)
+	h.roles.GrantDirectoryRole(adminOID, appAdminRole)
+	if o.rolesDown {
+		h.roles.Fail(fmt.Errorf("graph unavailable"))
+	}
+	authz := &rotation.Authorizer{Dir: h.roles, Clock: clock, Roles: rotation.RoleConfig{
+		Request: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: groupRequesters, Name: "requesters"}},
+		Approve: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: appAdminRole, Name: "Application Administrator"}},
+	}}
+	required := 1
+	if o.direct {
+		required = 0
+	}
+	approvals := &rotation.Approvals{Store: h.state, Grants: authz, Rotator: rot, Audit: audit, Clock: clock,
+		Rule: func(string) rotation.AppRule { return rotation.AppRule{Required: required} }}
 
 	urls := &ServiceURLs{}
 	sender, err := connector.New(connector.Config{
@@ -197,16 +279,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		ServiceURLs: urls, Sender: sender, Rotations: h.rots, Audit: h.audit, References: h.refs, Dedup: &MemoryDedup{},
+		ServiceURLs: urls, Sender: sender, Rotations: h.rots, Audit: audit, References: h.refs, Dedup: h.state,
+		Approvals: approvals, Roles: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {
 				return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil
 			}},
-		Authorizer: o.authz, Log: log, Queue: o.queue,
+		Log: log, Queue: o.queue, Now: clock.Now,
 		Tenants: o.tenants,
-	}
-	if cfg.Authorizer == nil {
-		cfg.Authorizer = &AllowList{Operators: map[string]bool{operatorOID: true, "7faf8ab2-3d56-4244-b585-20c8a42ed2b8": true}}
 	}
 	if !o.emulator {
 		h.iss = botauthtest.New(t)
@@ -227,6 +307,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rot.Progress = h.srv.OnProgress
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +354,19 @@ func (h *harness) send(body []byte, auth string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// as returns body with from.aadObjectId set to oid.
+func as(t *testing.T, body []byte, oid string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	from, _ := m["from"].(map[string]any)
+	from["aadObjectId"] = oid
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // sendSigned posts body with a valid token for its serviceUrl.

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/cards"
 )
 
 // Invoke response types Teams understands for adaptiveCard/action.
@@ -59,6 +61,14 @@ func (s *Server) onInvoke(c echo.Context, in *incoming) error {
 	return c.JSON(http.StatusOK, s.cardAction(c, in, cardAction{Verb: v.Action.Verb, Data: v.Action.Data}))
 }
 
+// actionData reads a card action's data; Input values (the reject reason)
+// arrive merged into it.
+func actionData(raw json.RawMessage) cards.ActionData {
+	var d cards.ActionData
+	_ = json.Unmarshal(raw, &d)
+	return d
+}
+
 // onSubmit handles an Action.Submit click (a message with a value and no
 // text): the same actions as Action.Execute, with any answer posted in the
 // thread since a submit has no response contract.
@@ -76,11 +86,23 @@ func (s *Server) onSubmit(c echo.Context, in *incoming) error {
 	return c.NoContent(http.StatusOK)
 }
 
-// cardAction routes a card action by verb. The bot's own cards carry no
-// actions yet beyond refreshing help; approvals arrive with the approval
-// cards.
-func (s *Server) cardAction(_ echo.Context, in *incoming, a cardAction) InvokeResponse {
-	switch strings.ToLower(a.Verb) {
+// cardAction routes a card action by verb. A re-delivered action is not
+// decided twice: it is answered with the request's current card.
+func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeResponse {
+	ctx := c.Request().Context()
+	switch verb := strings.ToLower(a.Verb); verb {
+	case "approve", "reject", "refresh":
+		data := actionData(a.Data)
+		if verb != "refresh" {
+			first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
+			if err != nil {
+				return invokeError(http.StatusInternalServerError, "Unavailable", "Try again in a moment. (reference "+in.rid+")")
+			}
+			if !first {
+				verb = "refresh"
+			}
+		}
+		return s.decide(ctx, in, verb, data)
 	case "help":
 		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Type @" + s.cfg.BotName + " help for the commands."}
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"sync"
@@ -158,4 +159,31 @@ func (m *MemoryReferences) Reference(conversationID string) (activity.Conversati
 	defer m.mu.Unlock()
 	r, ok := m.refs[conversationID]
 	return r, ok
+}
+
+// RawReferences stores conversation references as bytes (*kvstore.Store).
+type RawReferences interface {
+	SaveRef(ctx context.Context, conversation string, data []byte) error
+	DeleteRef(ctx context.Context, conversation string) error
+}
+
+// StoredReferences keeps conversation references in the shared state.
+type StoredReferences struct {
+	Raw RawReferences
+}
+
+var _ References = StoredReferences{}
+
+// SaveReference implements References.
+func (s StoredReferences) SaveReference(ctx context.Context, ref activity.ConversationReference) error {
+	b, err := json.Marshal(ref)
+	if err != nil {
+		return err
+	}
+	return s.Raw.SaveRef(ctx, ref.ConversationID, b)
+}
+
+// DeleteReference implements References.
+func (s StoredReferences) DeleteReference(ctx context.Context, conversationID string) error {
+	return s.Raw.DeleteRef(ctx, conversationID)
 }

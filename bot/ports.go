@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/botauth"
@@ -37,6 +38,8 @@ type Target struct {
 	VaultURI     string
 	ClientIDName string // vault secret names; empty: rotation's defaults
 	SecretName   string
+	Lifetime     time.Duration // zero: the policy's
+	Overlap      time.Duration // zero: the policy's
 }
 
 // Catalog resolves an app alias or client ID, and an optional vault, to a
@@ -59,29 +62,53 @@ type Action string
 
 // The actions the bot authorizes.
 const (
-	ActionRotate Action = "rotate"
-	ActionRetire Action = "retire"
-	ActionStatus Action = "status"
+	ActionRotate    Action = "rotate"
+	ActionRetire    Action = "retire"
+	ActionStatus    Action = "status"
+	ActionAuditHere Action = "audit here"
 )
-
-// Decision is an authorization outcome.
-type Decision struct {
-	Allowed bool
-	Reason  string   // why not, in words for the caller
-	Roles   []string // the roles the caller holds, for whoami
-}
-
-// Authorizer decides whether a caller may take an action on an app.
-// A lookup failure is an error, which the bot treats as a denial.
-type Authorizer interface {
-	Authorize(ctx context.Context, c Caller, a Action, clientID string) (Decision, error)
-}
 
 // References keeps conversation references learnt from authenticated
 // activities, for proactive messages.
 type References interface {
 	SaveReference(ctx context.Context, ref activity.ConversationReference) error
 	DeleteReference(ctx context.Context, conversationID string) error
+}
+
+// ApprovalFlow is the two-person control (*rotation.Approvals).
+type ApprovalFlow interface {
+	Open(ctx context.Context, ask rotation.Ask) (rotation.ApprovalRequest, error)
+	Approve(ctx context.Context, d rotation.Decision) (rotation.ApprovalRequest, bool, error)
+	Reject(ctx context.Context, d rotation.Decision) (rotation.ApprovalRequest, error)
+	Run(ctx context.Context, id string) (rotation.ApprovalRequest, error)
+	Progress(ctx context.Context, id string, verified, needed int) (rotation.ApprovalRequest, error)
+	ExpireDue(ctx context.Context) ([]rotation.ApprovalRequest, error)
+	Get(ctx context.Context, id string) (rotation.ApprovalRequest, error)
+	AttachCard(ctx context.Context, id string, card []byte) error
+}
+
+// Granter tells what a user may do, from Entra ID (*rotation.Authorizer).
+type Granter interface {
+	Grants(ctx context.Context, userID string, extraApprove []rotation.RoleSource) (rotation.Grants, error)
+}
+
+// MemberLister lists a conversation's members (connector.Client), so only
+// approvers' clients refresh an approval card into its actionable form.
+type MemberLister interface {
+	ConversationMembers(ctx context.Context, ref activity.ConversationReference) ([]connector.Member, error)
+}
+
+// State is the shared state the scheduler and the audit channel need
+// (*kvstore.Store).
+type State interface {
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	Records(ctx context.Context, after uint64, limit int) ([]rotation.AuditRecord, error)
+	AuditHead(ctx context.Context) (uint64, error)
+	Posted(ctx context.Context) (uint64, string, error)
+	SetPosted(ctx context.Context, seq uint64, etag string) (string, error)
+	Setting(ctx context.Context, name string, v any) error
+	SetSetting(ctx context.Context, name string, v any) error
+	PruneSeen(ctx context.Context, age time.Duration) (int, error)
 }
 
 // Deduper remembers activities already taken, because Teams re-delivers.

@@ -24,11 +24,12 @@ const (
 	DefaultQueue           = 64
 	DefaultJobTimeout      = 15 * time.Minute
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultSchedule        = 30 * time.Second
 )
 
-// Config configures a Server. Sender, Rotations, Catalog, Authorizer, Audit,
-// References and Dedup are required; so is Auth unless AppID is empty
-// (emulator mode, loopback only).
+// Config configures a Server. Sender, Rotations, Approvals, Roles, Catalog,
+// Audit, State, References and Dedup are required; so is Auth unless AppID
+// is empty (emulator mode, loopback only).
 type Config struct {
 	// AppID is the bot's Microsoft App ID. Empty means emulator mode:
 	// requests are not authenticated, so Serve refuses any listener that
@@ -45,11 +46,22 @@ type Config struct {
 
 	Sender     Sender
 	Rotations  Rotations
+	Approvals  ApprovalFlow
+	Roles      Granter
+	Members    MemberLister // optional: without it approval buttons show to everyone
 	Catalog    Catalog
-	Authorizer Authorizer
 	Audit      rotation.Auditor
+	State      State
 	References References
 	Dedup      Deduper
+
+	// Schedule is how often the background scheduler runs (expire
+	// requests, retire due credentials, post the audit channel); default
+	// 30 s. Holder names this replica for the scheduler's lease.
+	Schedule time.Duration
+	Holder   string
+	// Now is the clock for cards; nil uses time.Now.
+	Now func() time.Time
 
 	// BotName is how the help card names the bot ("Keyturn").
 	BotName string
@@ -92,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	for name, missing := range map[string]bool{
 		"sender": cfg.Sender == nil, "rotations": cfg.Rotations == nil, "catalog": cfg.Catalog == nil,
-		"authorizer": cfg.Authorizer == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
+		"approvals": cfg.Approvals == nil, "roles": cfg.Roles == nil, "state": cfg.State == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
 		"dedup": cfg.Dedup == nil, "service URLs": cfg.ServiceURLs == nil,
 	} {
 		if missing {
@@ -116,6 +128,13 @@ func New(cfg Config) (*Server, error) {
 	cfg.Queue = orDefault(cfg.Queue, DefaultQueue)
 	cfg.JobTimeout = orDefault(cfg.JobTimeout, DefaultJobTimeout)
 	cfg.ShutdownTimeout = orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	cfg.Schedule = orDefault(cfg.Schedule, DefaultSchedule)
+	if cfg.Holder == "" {
+		cfg.Holder = "keyturn-" + randomID()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	s := &Server{cfg: cfg, log: cfg.Log, tenants: map[string]bool{}}
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
@@ -124,6 +143,8 @@ func New(cfg Config) (*Server, error) {
 	s.echo = s.routes()
 	return s, nil
 }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
 
 func orDefault[T int | int64 | time.Duration](v, d T) T {
 	if v <= 0 {
@@ -204,6 +225,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Unlock()
 
 	s.pool.start()
+	schedCtx, stopSched := context.WithCancel(context.Background())
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); s.schedule(schedCtx) }()
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -221,6 +245,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if serveErr == nil {
 		serveErr = <-errc
 	}
+	stopSched()
+	<-schedDone
 	s.pool.stop(shutCtx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

@@ -1,10 +1,10 @@
 package bot
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,27 +13,96 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
-func TestChannelMentionRotatesAndRepliesInThread(t *testing.T) {
+var actionRE = regexp.MustCompile(`"requestId":"([^"]+)","digest":"([0-9a-f]{64})"`)
+
+// invoke sends an Action.Execute click on a card as oid and returns the
+// invoke response.
+func (h *harness) invoke(t *testing.T, oid, id, verb, requestID, digest string, extra map[string]any) (int, map[string]any) {
+	t.Helper()
+	data := map[string]any{"requestId": requestID, "digest": digest}
+	for k, v := range extra {
+		data[k] = v
+	}
+	act := as(t, fixture(t, "activity/channel_mention.json"), oid)
+	act = withField(t, act, "type", "invoke")
+	act = withField(t, act, "id", id)
+	act = withField(t, act, "name", "adaptiveCard/action")
+	act = withField(t, act, "text", "")
+	act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"})
+	code, body := h.sendSigned(act)
+	var r map[string]any
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("invoke %s answered %d with %q", verb, code, body)
+	}
+	return code, r
+}
+
+func TestApprovalFlowInThread(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	code, body := h.sendSigned(fixture(t, "activity/channel_mention.json"))
+	code, body := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID))
 	if code != http.StatusOK || body != "" {
 		t.Fatalf("webhook answered %d %q", code, body)
 	}
-	waitFor(t, "the result card", func() bool { return len(h.conn.all()) >= 2 })
-	reqs := h.conn.all()
-	ack, result := reqs[0], reqs[1]
+	waitFor(t, "the approval card", func() bool { return len(h.conn.all()) >= 1 })
+	card := h.conn.all()[0]
 	wantPath := "/amer/<tenant-id>/v3/conversations/19:<channel>@thread.tacv2;messageid=1771290107407/activities/1771290107407"
-	if ack.Method != http.MethodPost || ack.Path != wantPath || ack.Auth != "Bearer connector-token" {
-		t.Fatalf("ack: %s %s %q", ack.Method, ack.Path, ack.Auth)
+	if card.Method != http.MethodPost || card.Path != wantPath || card.Auth != "Bearer connector-token" {
+		t.Fatalf("card: %s %s %q", card.Method, card.Path, card.Auth)
 	}
-	if result.Method != http.MethodPut || !strings.HasSuffix(result.Path, "/activities/act-1") {
-		t.Fatalf("result should update the acknowledgement in place: %s %s", result.Method, result.Path)
+	if !strings.Contains(card.Raw, `"userIds":["29:admin"]`) || strings.Contains(card.Raw, `"title":"Approve"`) {
+		t.Fatalf("the shared card must refresh for the approver only and carry no buttons: %s", card.Raw)
 	}
-	if !strings.Contains(result.Raw, testVault+"secrets/payments-api-client-secret/") {
-		t.Fatalf("result card lacks the versioned vault URI: %s", result.Raw)
+	m := actionRE.FindStringSubmatch(card.Raw)
+	if m == nil {
+		t.Fatalf("no request in the card: %s", card.Raw)
 	}
-	if h.rots.count() != 1 {
-		t.Fatalf("%d rotations", h.rots.count())
+	reqID, digest := m[1], m[2]
+
+	// The approver's client refreshes: the approver gets the buttons.
+	_, resp := h.invoke(t, adminOID, "inv-1", "refresh", reqID, digest, nil)
+	if resp["statusCode"] != float64(200) || resp["type"] != InvokeTypeCard || !strings.Contains(fmt.Sprint(resp["value"]), "Approve") {
+		t.Fatalf("refresh for the approver: %v", resp)
+	}
+	// The requester cannot approve their own request.
+	_, resp = h.invoke(t, devOID, "inv-2", "approve", reqID, digest, nil)
+	if resp["statusCode"] != float64(403) || !strings.Contains(fmt.Sprint(resp["value"]), "someone else must approve") {
+		t.Fatalf("self-approval: %v", resp)
+	}
+	// A tampered digest is refused.
+	_, resp = h.invoke(t, adminOID, "inv-3", "approve", reqID, strings.Repeat("0", 64), nil)
+	if resp["statusCode"] != float64(403) {
+		t.Fatalf("tampered digest: %v", resp)
+	}
+	if h.rotations() != 0 {
+		t.Fatal("a refused decision started a rotation")
+	}
+	// The approver approves: the answer is the card, and the rotation runs.
+	_, resp = h.invoke(t, adminOID, "inv-4", "approve", reqID, digest, nil)
+	if resp["statusCode"] != float64(200) || resp["type"] != InvokeTypeCard {
+		t.Fatalf("approve: %v", resp)
+	}
+	// A re-delivered invoke decides nothing twice.
+	if _, resp = h.invoke(t, adminOID, "inv-4", "approve", reqID, digest, nil); resp["statusCode"] != float64(200) {
+		t.Fatalf("re-delivered approve: %v", resp)
+	}
+	waitFor(t, "the done card", func() bool {
+		all := h.conn.all()
+		last := all[len(all)-1]
+		return last.Method == http.MethodPut && strings.Contains(last.Raw, testVault+"secrets/payments-api-client-secret/")
+	})
+	if h.rotations() != 1 {
+		t.Fatalf("%d rotations", h.rotations())
+	}
+	for _, p := range h.conn.all()[1:] {
+		if p.Method != http.MethodPut || !strings.HasSuffix(p.Path, "/activities/act-1") {
+			t.Fatalf("updates must replace the approval card in place: %s %s", p.Method, p.Path)
+		}
+	}
+	types := fmt.Sprint(h.audit.Types())
+	for _, want := range []rotation.EventType{rotation.EventRequested, rotation.EventDenied, rotation.EventApproved, rotation.EventStarted, rotation.EventCompleted} {
+		if !strings.Contains(types, string(want)) {
+			t.Errorf("audit lacks %s: %s", want, types)
+		}
 	}
 	h.noSecrets(t)
 }
@@ -61,14 +130,14 @@ func (h *harness) noSecrets(t *testing.T) {
 
 func TestWebhookAnswersBeforeASlowRotationAndOnlyOnce(t *testing.T) {
 	gate := make(chan struct{})
-	h := newHarness(t, harnessOpts{gate: gate})
-	body := fixture(t, "activity/channel_mention.json")
+	h := newHarness(t, harnessOpts{gate: gate, direct: true})
+	body := as(t, fixture(t, "activity/channel_mention.json"), adminOID) // an approver under a 0-approval policy runs directly
 	start := time.Now()
 	if code, _ := h.sendSigned(body); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
 	answered := time.Since(start)
-	waitFor(t, "the rotation to start", func() bool { return h.rots.count() == 1 })
+	waitFor(t, "the rotation to start", func() bool { return h.rotations() == 1 })
 	// Teams re-delivers the same activity while the rotation runs.
 	for range 3 {
 		if code, _ := h.sendSigned(body); code != http.StatusOK {
@@ -76,12 +145,15 @@ func TestWebhookAnswersBeforeASlowRotationAndOnlyOnce(t *testing.T) {
 		}
 	}
 	if len(h.conn.all()) != 1 {
-		t.Fatalf("only the acknowledgement may be posted before the rotation ends, got %d posts", len(h.conn.all()))
+		t.Fatalf("only the card may be posted before the rotation ends, got %d posts", len(h.conn.all()))
 	}
 	close(gate)
-	waitFor(t, "the result", func() bool { return len(h.conn.all()) == 2 })
-	if h.rots.count() != 1 {
-		t.Fatalf("re-delivery started %d rotations", h.rots.count())
+	waitFor(t, "the result", func() bool {
+		all := h.conn.all()
+		return strings.Contains(all[len(all)-1].Raw, testVault+"secrets/payments-api-client-secret/")
+	})
+	if h.rotations() != 1 {
+		t.Fatalf("re-delivery started %d rotations", h.rotations())
 	}
 	t.Logf("webhook answered in %s while the rotation was held", answered)
 }
@@ -159,41 +231,45 @@ func TestActionSubmitIsRoutedLikeExecute(t *testing.T) {
 func TestCommandsAndRefusals(t *testing.T) {
 	base := fixture(t, "activity/channel_mention.json")
 	cases := []struct {
-		name, text string
-		authz      Authorizer
-		want       string
-		denied     bool
+		name, text, oid string
+		rolesDown       bool
+		want            string
+		denied          bool
 	}{
-		{"help", "<at>Keyturn</at> help", nil, "AdaptiveCard", false},
-		{"whoami", "<at>Keyturn</at> whoami", nil, "user-object-id", false},
-		{"status", "<at>Keyturn</at> status payments-api", nil, "Payments API", false},
-		{"retire nothing", "<at>Keyturn</at> retire payments-api", nil, "No retirement is scheduled", false},
-		{"parse error", "<at>Keyturn</at> rotate", nil, "rotate needs an app", false},
-		{"unknown alias", "<at>Keyturn</at> rotate hr-portal", nil, "I could not", false},
-		{"not an operator", "<at>Keyturn</at> rotate payments-api", &AllowList{}, "You may not rotate", true},
-		{"role lookup fails", "<at>Keyturn</at> rotate payments-api", failingAuthz{}, "could not check your roles", true},
+		{"help", "<at>Keyturn</at> help", nobodyID, false, "AdaptiveCard", false},
+		{"whoami", "<at>Keyturn</at> whoami", devOID, false, "requesters", false},
+		{"status", "<at>Keyturn</at> status payments-api", devOID, false, "Payments API", false},
+		{"status without a role", "<at>Keyturn</at> status payments-api", nobodyID, false, "You may not status", true},
+		{"retire nothing", "<at>Keyturn</at> retire payments-api", adminOID, false, "No retirement is scheduled", false},
+		{"retire needs approve", "<at>Keyturn</at> retire payments-api", devOID, false, "You may not retire", true},
+		{"parse error", "<at>Keyturn</at> rotate", devOID, false, "rotate needs an app", false},
+		{"unknown alias", "<at>Keyturn</at> rotate hr-portal", devOID, false, "not valid", false},
+		{"no role asks", "<at>Keyturn</at> rotate payments-api", nobodyID, false, "You may not do that", true},
+		{"placeholder identity", "<at>Keyturn</at> rotate payments-api", "<user-object-id>", false, "You may not do that", true},
+		{"role lookup fails", "<at>Keyturn</at> rotate payments-api", devOID, true, "could not be checked", true},
+		{"audit here needs approve", "<at>Keyturn</at> audit here", devOID, false, "You may not audit here", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{authz: c.authz})
-			act := withField(t, base, "text", c.text)
+			h := newHarness(t, harnessOpts{rolesDown: c.rolesDown})
+			act := withField(t, as(t, base, c.oid), "text", c.text)
 			if code, _ := h.sendSigned(act); code != http.StatusOK {
 				t.Fatalf("status %d", code)
 			}
 			waitFor(t, "a reply", func() bool { return len(h.conn.all()) >= 1 })
-			if p := h.conn.all()[0]; !strings.Contains(p.Raw, c.want) && !(c.name == "unknown alias" && strings.Contains(p.Raw, "not valid")) {
+			if p := h.conn.all()[0]; !strings.Contains(p.Raw, c.want) {
 				t.Fatalf("reply %s, want %q", p.Raw, c.want)
 			}
 			denied := false
 			for _, e := range h.audit.Events() {
-				if e.Type == rotation.EventDenied && strings.Contains(e.Actor, operatorOID) {
+				if e.Type == rotation.EventDenied && strings.Contains(e.Actor, c.oid) {
 					denied = true
 				}
 			}
 			if denied != c.denied {
 				t.Fatalf("denial audited: %v, want %v (%v)", denied, c.denied, h.audit.Types())
 			}
-			if h.rots.count() != 0 {
+			if h.rotations() != 0 {
 				t.Fatal("a refused or read-only command rotated")
 			}
 		})
@@ -211,7 +287,7 @@ func TestOtherTenantsAreRefusedAndAudited(t *testing.T) {
 		t.Fatalf("audit %+v", ev)
 	}
 	time.Sleep(50 * time.Millisecond) // nothing is queued; give a wrong implementation the chance to post
-	if len(h.conn.all()) != 0 || h.rots.count() != 0 {
+	if len(h.conn.all()) != 0 || h.rotations() != 0 {
 		t.Fatal("a refused tenant's activity was processed")
 	}
 }
@@ -256,10 +332,4 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Errorf("%s: no request ID", path)
 		}
 	}
-}
-
-type failingAuthz struct{}
-
-func (failingAuthz) Authorize(context.Context, Caller, Action, string) (Decision, error) {
-	return Decision{}, errors.New("graph unavailable")
 }

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -66,24 +65,4 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-// AllowList authorizes by Entra object ID: the listed operators may do
-// everything, nobody else anything. It stands in until role lookups in
-// Entra ID decide; it never looks at display names.
-type AllowList struct {
-	Operators map[string]bool // lower-case object IDs
-}
-
-var _ Authorizer = (*AllowList)(nil)
-
-// Authorize implements Authorizer.
-func (a *AllowList) Authorize(_ context.Context, c Caller, _ Action, _ string) (Decision, error) {
-	if c.ObjectID == "" {
-		return Decision{Reason: "Teams did not say who you are (no Entra object ID on the message)"}, nil
-	}
-	if a.Operators[strings.ToLower(c.ObjectID)] {
-		return Decision{Allowed: true, Roles: []string{"operator"}}, nil
-	}
-	return Decision{Reason: "you are not one of Keyturn's operators"}, nil
 }

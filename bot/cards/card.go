@@ -20,13 +20,15 @@ const (
 // form is produced by MarshalJSON; the zero Card is an empty card.
 type Card struct {
 	body      []element
+	actions   []executeAction
+	refresh   *refresh
 	fullWidth bool
 }
 
 // MarshalJSON returns the card's JSON: always the same bytes for the same
 // card, with <, > and & left unescaped.
 func (c Card) MarshalJSON() ([]byte, error) {
-	doc := cardJSON{Schema: Schema, Type: "AdaptiveCard", Version: Version, Body: c.body}
+	doc := cardJSON{Schema: Schema, Type: "AdaptiveCard", Version: Version, Refresh: c.refresh, Body: c.body, Actions: c.actions}
 	if doc.Body == nil {
 		doc.Body = []element{}
 	}
@@ -54,11 +56,13 @@ func Attachment(c Card) (contentType string, content json.RawMessage) {
 }
 
 type cardJSON struct {
-	Schema  string    `json:"$schema"`
-	Type    string    `json:"type"`
-	Version string    `json:"version"`
-	Body    []element `json:"body"`
-	MSTeams *msteams  `json:"msteams,omitempty"`
+	Schema  string          `json:"$schema"`
+	Type    string          `json:"type"`
+	Version string          `json:"version"`
+	Refresh *refresh        `json:"refresh,omitempty"`
+	Body    []element       `json:"body"`
+	Actions []executeAction `json:"actions,omitempty"`
+	MSTeams *msteams        `json:"msteams,omitempty"`
 }
 
 // msteams is Teams' extension of the card; Width "Full" uses the whole
@@ -121,7 +125,56 @@ type container struct {
 	Separator bool      `json:"separator,omitempty"`
 }
 
+// inputText is a text box written here (its label and placeholder); what a
+// user types comes back to the bot with the action, never shown by a card.
+type inputText struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	Label       string `json:"label,omitempty"`
+	Placeholder string `json:"placeholder,omitempty"`
+	MaxLength   int    `json:"maxLength,omitempty"`
+	Spacing     string `json:"spacing,omitempty"`
+}
+
+// executeAction is a Universal Action button (Action.Execute): Teams sends
+// it to the bot as an adaptiveCard/action invoke. Fallback is what clients
+// without Universal Actions show instead.
+type executeAction struct {
+	Type             string        `json:"type"`
+	Title            string        `json:"title"`
+	Verb             string        `json:"verb"`
+	Style            string        `json:"style,omitempty"`
+	AssociatedInputs string        `json:"associatedInputs,omitempty"`
+	Data             ActionData    `json:"data"`
+	Fallback         *submitAction `json:"fallback,omitempty"`
+}
+
+// submitAction is an Action.Submit button: it arrives as a message whose
+// value is Data plus the card's inputs.
+type submitAction struct {
+	Type             string     `json:"type"`
+	Title            string     `json:"title"`
+	Style            string     `json:"style,omitempty"`
+	AssociatedInputs string     `json:"associatedInputs,omitempty"`
+	Data             ActionData `json:"data"`
+}
+
+// refresh makes the clients of UserIDs fetch their own version of the card
+// with Action (an Action.Execute without title or fallback) as soon as
+// they show it.
+type refresh struct {
+	Action  refreshAction `json:"action"`
+	UserIDs []string      `json:"userIds,omitempty"`
+}
+
+type refreshAction struct {
+	Type string     `json:"type"`
+	Verb string     `json:"verb"`
+	Data ActionData `json:"data"`
+}
+
 func (textBlock) isElement() {}
 func (richText) isElement()  {}
 func (columnSet) isElement() {}
 func (container) isElement() {}
+func (inputText) isElement() {}

@@ -1,11 +1,18 @@
 // Package cards builds the Adaptive Cards (schema 1.5) that Keyturn posts
 // in Teams: help, welcome, who-am-I, errors, rotation progress and results,
-// status and retirements.
+// status, retirements and approval requests.
 //
 // Cards never hold a secret. Builders take only rotation.Result,
-// rotation.Status, rotation.Retirement and plain strings, none of which
-// can carry a rotation.Secret (a test walks their types to keep it so); a
-// rotated secret is shown only as the versioned Key Vault URI that holds it.
+// rotation.Status, rotation.Retirement, rotation.ApprovalRequest, Viewer
+// and plain strings, none of which can carry a rotation.Secret (a test
+// walks their types to keep it so); a rotated secret is shown only as the
+// versioned Key Vault URI that holds it.
+//
+// Only the approval card has buttons: Universal Actions (Action.Execute,
+// answered by the bot in the invoke's HTTP response), each with an
+// Action.Submit fallback for clients without them, and a refresh that lets
+// approvers' clients fetch their own version of the card. The values its
+// actions send back (ActionData) are data for the bot, never displayed.
 //
 // Markdown rule: Teams interprets Markdown (links, emphasis, lists) in
 // TextBlock text and in Fact titles and values. Those carry only text

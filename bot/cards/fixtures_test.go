@@ -1,6 +1,7 @@
 package cards
 
 import (
+	"maps"
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
@@ -77,7 +78,7 @@ func goldens() map[string]Card {
 	unfinished.ClientIDURI = ""
 	unfinished.Error = "rotation incomplete; recovery needed"
 
-	return map[string]Card{
+	cards := map[string]Card{
 		"help.json":                    Help("Keyturn"),
 		"help_examples.json":           Help("Keyturn", "rotate payroll-api", "rotate 3f2b8c1d-6a4e-4b7f-9c0d-1e2f3a4b5c6d into kv-payroll-prod", "status payroll-api"),
 		"welcome.json":                 Welcome("Keyturn"),
@@ -101,4 +102,6 @@ func goldens() map[string]Card {
 		}),
 		"retirements_none.json": Retirements(nil),
 	}
+	maps.Copy(cards, approvalGoldens())
+	return cards
 }

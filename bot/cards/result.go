@@ -43,46 +43,68 @@ func RotationResult(res rotation.Result) Card {
 	if res.State != rotation.StateDone && res.Error != "" {
 		body = append(body, table(false, field("Reason", plain(res.Error))))
 	}
-	if res.KeyID != "" {
-		valid := []textRun{plain(span(res.Start, res.End))}
-		if res.LifetimeClamped {
-			valid = append(valid, subtle(plain(" (shortened to the tenant's credential policy)")))
-		}
-		hint := mono(orNone(res.Hint, "(none)"))
-		body = append(body,
-			section("New client secret"),
-			table(false,
-				field("Key ID", mono(res.KeyID)),
-				field("Hint", hint, subtle(plain(" (its first characters; not secret)"))),
-				field("Valid", valid...),
-			),
-		)
-	}
-	if res.ClientIDURI != "" || res.SecretURI != "" {
-		body = append(body,
-			section("Stored in Key Vault"),
-			table(false,
-				field("Client ID", mono(orNone(res.ClientIDURI, "(not written)"))),
-				field("Client secret", mono(orNone(res.SecretURI, "(not written)"))),
-			),
-		)
-	}
+	body = append(body, newSecret(res)...)
+	body = append(body, storedIn(res)...)
 	if res.State == rotation.StateDone {
-		body = append(body, section("Previous client secret"))
-		if res.PreviousKeyID == "" {
-			body = append(body, para("There was none to retire."))
-		} else {
-			body = append(body, table(false,
-				field("Key ID", mono(res.PreviousKeyID)),
-				field("Retired after", plain(date(res.RetireAfter))),
-			), note("It keeps working until then, so applications have time to pick up the new secret."))
-		}
+		body = append(body, previousSecret(res)...)
 	}
 	if res.State == rotation.StateRolledBack {
 		body = append(body, note("The vault points at the previous secret again and the new credential was removed."))
 	}
 	body = append(body, note(secretNote))
 	return card(body...)
+}
+
+// newSecret is the new credential's section (key ID, hint, validity), or
+// nothing when no credential was added.
+func newSecret(res rotation.Result) []element {
+	if res.KeyID == "" {
+		return nil
+	}
+	valid := []textRun{plain(span(res.Start, res.End))}
+	if res.LifetimeClamped {
+		valid = append(valid, subtle(plain(" (shortened to the tenant's credential policy)")))
+	}
+	hint := mono(orNone(res.Hint, "(none)"))
+	return []element{
+		section("New client secret"),
+		table(false,
+			field("Key ID", mono(res.KeyID)),
+			field("Hint", hint, subtle(plain(" (its first characters; not secret)"))),
+			field("Valid", valid...),
+		),
+	}
+}
+
+// storedIn is the section of the two versioned vault URIs, or nothing when
+// neither was written.
+func storedIn(res rotation.Result) []element {
+	if res.ClientIDURI == "" && res.SecretURI == "" {
+		return nil
+	}
+	return []element{
+		section("Stored in Key Vault"),
+		table(false,
+			field("Client ID", mono(orNone(res.ClientIDURI, "(not written)"))),
+			field("Client secret", mono(orNone(res.SecretURI, "(not written)"))),
+		),
+	}
+}
+
+// previousSecret is the section on the previous credential's retirement
+// after a finished rotation.
+func previousSecret(res rotation.Result) []element {
+	if res.PreviousKeyID == "" {
+		return []element{section("Previous client secret"), para("There was none to retire.")}
+	}
+	return []element{
+		section("Previous client secret"),
+		table(false,
+			field("Key ID", mono(res.PreviousKeyID)),
+			field("Retired after", plain(date(res.RetireAfter))),
+		),
+		note("It keeps working until then, so applications have time to pick up the new secret."),
+	}
 }
 
 // retireLabel describes one retirement's outcome from its fields; the

@@ -17,7 +17,8 @@ import (
 
 // TestInputsCannotCarrySecrets walks the types the builders accept: none
 // can hold a secret value, so no card can show one. A field of one of these
-// types added to Result, Status or Retirement fails this test.
+// types added to Result, Status, Retirement, ApprovalRequest or Viewer
+// fails this test.
 func TestInputsCannotCarrySecrets(t *testing.T) {
 	forbidden := []reflect.Type{
 		reflect.TypeFor[rotation.Secret](),
@@ -28,6 +29,8 @@ func TestInputsCannotCarrySecrets(t *testing.T) {
 		reflect.TypeFor[rotation.Result](),
 		reflect.TypeFor[rotation.Status](),
 		reflect.TypeFor[rotation.Retirement](),
+		reflect.TypeFor[rotation.ApprovalRequest](),
+		reflect.TypeFor[Viewer](),
 	} {
 		seen := map[reflect.Type]bool{}
 		var visit func(t reflect.Type, path string)
@@ -81,8 +84,13 @@ func TestNoSecretInCards(t *testing.T) {
 		res.KeyID, res.Hint, res.Start, res.End = np.KeyID, np.Hint, np.Start, np.End
 		st := fxStatus()
 		st.Credentials[0].PasswordCredential = np.PasswordCredential
+		req := fxApproval()
+		req.State, req.Result = rotation.ApprovalDone, res
+		pending := fxApproval()
+		pending.Plan.Passwords = append(pending.Plan.Passwords, np.PasswordCredential)
 		for name, c := range map[string]Card{
 			"result": RotationResult(res), "status": Status(st),
+			"approval done": Approval(req, Viewer{}), "approval pending": Approval(pending, Viewer{ObjectID: fxSam.ObjectID, CanDecide: true}),
 			"error": Error(fmt.Sprint("store failed: ", np.Secret), "ref"), // a Secret formatted by mistake stays redacted
 		} {
 			_, raw := Attachment(c)
@@ -145,32 +153,49 @@ func (m *markers) fill(v reflect.Value, path string) {
 	}
 }
 
-// shown returns the fields whose markers appear in c, and fails t if a
-// marker appears anywhere but in a TextRun's text.
-func (m *markers) shown(t *testing.T, name string, c Card) []string {
+// shown returns the fields whose markers c shows, and those it only
+// carries back to the bot (the data of an action, refresh.userIds), where
+// nothing is displayed. It fails t if a marker appears anywhere else: only
+// a TextRun's text is shown without Markdown.
+func (m *markers) shown(t *testing.T, name string, c Card) (shown, carried []string) {
 	t.Helper()
 	_, raw := Attachment(c)
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	walk(doc, func(obj map[string]any) {
-		for k, v := range obj {
-			s, ok := v.(string)
-			if !ok {
-				continue
+	// visit checks v, found under key of obj (itself found under objKey);
+	// carrying is set inside action data and refresh user IDs.
+	var visit func(v any, obj map[string]any, objKey, key string, carrying bool)
+	visit = func(v any, obj map[string]any, objKey, key string, carrying bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			typ, _ := x["type"].(string)
+			for k, e := range x {
+				c := carrying || (k == "data" && strings.HasPrefix(typ, "Action.")) || (k == "userIds" && key == "refresh")
+				visit(e, x, key, k, c)
 			}
-			for _, mk := range markerPattern.FindAllString(s, -1) {
-				if obj["type"] != "TextRun" || k != "text" {
-					t.Errorf("%s: %s shown in %v.%s, where Markdown is read: %q", name, m.byMarker[mk], obj["type"], k, s)
+		case []any: // strings in lists count too
+			for _, e := range x {
+				visit(e, obj, objKey, key, carrying)
+			}
+		case string:
+			for _, mk := range markerPattern.FindAllString(x, -1) {
+				switch {
+				case carrying:
+					carried = append(carried, m.byMarker[mk])
+				case obj["type"] == "TextRun" && key == "text":
+					shown = append(shown, m.byMarker[mk])
+				default:
+					t.Errorf("%s: %s shown in %v.%s, where Markdown is read: %q", name, m.byMarker[mk], obj["type"], key, x)
 				}
-				out = append(out, m.byMarker[mk])
 			}
 		}
-	})
-	slices.Sort(out)
-	return slices.Compact(out)
+	}
+	visit(doc, nil, "", "", false)
+	slices.Sort(shown)
+	slices.Sort(carried)
+	return slices.Compact(shown), slices.Compact(carried)
 }
 
 func newMarkers() *markers { return &markers{byMarker: map[string]string{}} }
@@ -208,35 +233,72 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 		return names
 	}
 
+	var req rotation.ApprovalRequest
+	m.fill(reflect.ValueOf(&req).Elem(), "Request")
+	var viewer Viewer
+	m.fill(reflect.ValueOf(&viewer).Elem(), "Viewer")
+	viewer.Now = req.CreatedAt // before ExpiresAt: still pending
+	approval := func(state rotation.ApprovalState, v Viewer) func() Card {
+		return func() Card { r := req; r.State = state; return Approval(r, v) }
+	}
+	everyone := viewer
+	everyone.CanDecide = false
+	requestFields := func(extra ...string) []string {
+		return append(append(s("Request.", "AppName", "ClientID", "ClientIDName", "ID", "SecretName", "VaultURI"),
+			s("Request.RequestedBy.", "Name", "ObjectID")...), append(s("Request.Approvals[0].By.", "Name", "ObjectID"), extra...)...)
+	}
+	planFields := s("Request.Plan.", "Notes[0]", "Passwords[0].Hint", "Passwords[0].KeyID", "PreviousKeyID")
+	carriedByPending := []string{"Request.Digest", "Request.ID", "Viewer.RefreshFor[0]"}
+
 	cases := []struct {
-		name string
-		card func() Card
-		want []string
+		name    string
+		card    func() Card
+		want    []string
+		carried []string
 	}{
-		{"result done", func() Card { r := res; r.State = rotation.StateDone; return RotationResult(r) }, resultFields("Result.PreviousKeyID")},
-		{"result failed", func() Card { r := res; r.State = rotation.StateFailed; return RotationResult(r) }, resultFields("Result.Error")},
-		{"result rolled back", func() Card { r := res; r.State = rotation.StateRolledBack; return RotationResult(r) }, resultFields("Result.Error")},
-		{"result unknown state", func() Card { return RotationResult(res) }, resultFields("Result.Error", "Result.State")},
+		{"result done", func() Card { r := res; r.State = rotation.StateDone; return RotationResult(r) }, resultFields("Result.PreviousKeyID"), nil},
+		{"result failed", func() Card { r := res; r.State = rotation.StateFailed; return RotationResult(r) }, resultFields("Result.Error"), nil},
+		{"result rolled back", func() Card { r := res; r.State = rotation.StateRolledBack; return RotationResult(r) }, resultFields("Result.Error"), nil},
+		{"result unknown state", func() Card { return RotationResult(res) }, resultFields("Result.Error", "Result.State"), nil},
 		{"status", func() Card { return Status(st) }, append(append(append(
 			s("Status.App.", "ClientID", "DisplayName"),
 			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
 			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
-			append(s("Status.Unfinished[0].", "Error", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...)},
-		{"retirements", func() Card { return Retirements(rets) }, s("Retirement.", "ClientID", "KeyID", "Outcome", "RequestID")},
-		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}},
-		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}},
+			append(s("Status.Unfinished[0].", "Error", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
+		{"retirements", func() Card { return Retirements(rets) }, s("Retirement.", "ClientID", "KeyID", "Outcome", "RequestID"), nil},
+		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}, nil},
+		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}, nil},
 		{"whoami", func() Card {
 			return WhoAmI(m.mark("whoami.name"), m.mark("whoami.objectID"), m.mark("whoami.tenantID"), []string{m.mark("whoami.roles[0]")})
-		}, []string{"whoami.name", "whoami.objectID", "whoami.roles[0]", "whoami.tenantID"}},
-		{"error", func() Card { return Error(m.mark("error.message"), m.mark("error.referenceID")) }, []string{"error.message", "error.referenceID"}},
-		{"started", func() Card { return RotationStarted(m.mark("started.app"), m.mark("started.requestID")) }, []string{"started.app", "started.requestID"}},
+		}, []string{"whoami.name", "whoami.objectID", "whoami.roles[0]", "whoami.tenantID"}, nil},
+		{"error", func() Card { return Error(m.mark("error.message"), m.mark("error.referenceID")) }, []string{"error.message", "error.referenceID"}, nil},
+		{"started", func() Card { return RotationStarted(m.mark("started.app"), m.mark("started.requestID")) }, []string{"started.app", "started.requestID"}, nil},
+		{"approval pending, approver", approval(rotation.ApprovalPending, viewer), requestFields(planFields...), carriedByPending},
+		{"approval pending, everyone", approval(rotation.ApprovalPending, everyone), requestFields(planFields...), carriedByPending},
+		{"approval approved", approval(rotation.ApprovalApproved, viewer), requestFields(planFields...), nil},
+		{"approval running", approval(rotation.ApprovalRunning, viewer), requestFields(planFields...), nil},
+		{"approval done", approval(rotation.ApprovalDone, viewer), requestFields(s("Request.Result.", "ClientIDURI", "Hint", "KeyID", "PreviousKeyID", "SecretURI")...), nil},
+		{"approval rejected", approval(rotation.ApprovalRejected, viewer), requestFields("Request.Reason", "Request.RejectedBy.Name"), nil},
+		{"approval rejected, unnamed", func() Card {
+			r := req
+			r.State, r.RejectedBy.Name = rotation.ApprovalRejected, ""
+			return Approval(r, viewer)
+		}, requestFields("Request.Reason", "Request.RejectedBy.ObjectID"), nil},
+		{"approval expired", approval(rotation.ApprovalExpired, viewer), requestFields(), nil},
+		{"approval failed", approval(rotation.ApprovalFailed, viewer), requestFields("Request.Reason"), nil},
+		{"approval unknown state", func() Card { return Approval(req, viewer) }, requestFields(append(planFields, "Request.State")...), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			want := slices.Clone(tc.want)
+			want, wantCarried := slices.Clone(tc.want), slices.Clone(tc.carried)
 			slices.Sort(want)
-			if got := m.shown(t, tc.name, tc.card()); !slices.Equal(got, want) {
+			slices.Sort(wantCarried)
+			got, carried := m.shown(t, tc.name, tc.card())
+			if !slices.Equal(got, want) {
 				t.Errorf("fields shown:\n got %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
+			}
+			if !slices.Equal(carried, wantCarried) {
+				t.Errorf("fields carried in action data:\n got %s\nwant %s", strings.Join(carried, " "), strings.Join(wantCarried, " "))
 			}
 		})
 	}

@@ -28,35 +28,51 @@ type call struct {
 // retrying throttled answers unless k.noRetry. It returns the ID the
 // connector gave the activity.
 func (c *Client) send(ctx context.Context, k call, ref activity.ConversationReference, act Activity) (string, error) {
-	method, op := k.method, k.op
 	endpoint, err := c.endpoint(ref, k.id, k.withID)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return "", fmt.Errorf("%s: %w", k.op, err)
 	}
 	body, err := json.Marshal(act)
 	if err != nil {
-		return "", fmt.Errorf("%s: encode activity: %w", op, err)
+		return "", fmt.Errorf("%s: encode activity: %w", k.op, err)
 	}
+	data, err := c.do(ctx, k, endpoint, body)
+	if err != nil {
+		return "", err
+	}
+	var answer struct {
+		ID string `json:"id"`
+	}
+	// The activity was accepted: an unreadable body costs only its ID.
+	if len(bytes.TrimSpace(data)) > 0 && json.Unmarshal(data, &answer) != nil {
+		c.log.WarnContext(ctx, "connector answer without readable id", "operation", k.op)
+	}
+	c.log.DebugContext(ctx, "connector request sent", "operation", k.op, "activity_id", answer.ID)
+	return answer.ID, nil
+}
+
+// do sends one request to endpoint, retrying throttled answers unless
+// k.noRetry, and returns the body of the 2xx answer.
+func (c *Client) do(ctx context.Context, k call, endpoint string, body []byte) ([]byte, error) {
 	for attempt := 1; ; attempt++ {
-		newID, status, retryAfter, err := c.attempt(ctx, method, endpoint, body)
+		data, status, retryAfter, err := c.attempt(ctx, k.method, endpoint, body)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", op, err)
+			return nil, fmt.Errorf("%s: %w", k.op, err)
 		}
 		if status == nil {
-			c.log.DebugContext(ctx, "connector request sent", "operation", op, "attempt", attempt, "activity_id", newID)
-			return newID, nil
+			return data, nil
 		}
 		if (status.StatusCode != http.StatusTooManyRequests && status.StatusCode != http.StatusServiceUnavailable) ||
 			attempt >= c.maxAttempts || k.noRetry {
-			c.log.WarnContext(ctx, "connector request failed", "operation", op,
+			c.log.WarnContext(ctx, "connector request failed", "operation", k.op,
 				"status", status.StatusCode, "error_code", status.Code, "attempt", attempt)
-			return "", fmt.Errorf("%s: %w", op, status)
+			return nil, fmt.Errorf("%s: %w", k.op, status)
 		}
 		wait := c.retryWait(retryAfter, attempt)
-		c.log.InfoContext(ctx, "connector throttled", "operation", op, "status", status.StatusCode,
+		c.log.InfoContext(ctx, "connector throttled", "operation", k.op, "status", status.StatusCode,
 			"attempt", attempt, "retry_after_ms", wait.Milliseconds())
 		if err := c.sleep(ctx, wait); err != nil {
-			return "", fmt.Errorf("%s: wait to retry: %w", op, err)
+			return nil, fmt.Errorf("%s: wait to retry: %w", k.op, err)
 		}
 	}
 }
@@ -64,39 +80,36 @@ func (c *Client) send(ctx context.Context, k call, ref activity.ConversationRefe
 // attempt sends one request. A non-2xx answer is returned as a
 // *StatusError (with the raw Retry-After header) and a nil error; err is
 // for failures to obtain a token or to get an answer at all.
-func (c *Client) attempt(ctx context.Context, method, endpoint string, body []byte) (id string, status *StatusError, retryAfter string, err error) {
+func (c *Client) attempt(ctx context.Context, method, endpoint string, body []byte) (data []byte, status *StatusError, retryAfter string, err error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
-		return "", nil, "", fmt.Errorf("get connector token: %w", err)
+		return nil, nil, "", fmt.Errorf("get connector token: %w", err)
 	}
 	if token == "" {
-		return "", nil, "", fmt.Errorf("get connector token: %w", ErrEmptyToken)
+		return nil, nil, "", fmt.Errorf("get connector token: %w", ErrEmptyToken)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
 	if err != nil {
-		return "", nil, "", fmt.Errorf("build request: %w", err)
+		return nil, nil, "", fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", nil, "", err
+		return nil, nil, "", err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	data, _ = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		var answer struct {
-			ID string `json:"id"`
-		}
-		// The activity was accepted: an unreadable body costs only its ID.
-		if err != nil || (len(bytes.TrimSpace(data)) > 0 && json.Unmarshal(data, &answer) != nil) {
-			c.log.WarnContext(ctx, "connector answer without readable id", "status", resp.StatusCode)
-		}
-		return answer.ID, nil, "", nil
+		return data, nil, "", nil
 	}
-	return "", &StatusError{Method: method, StatusCode: resp.StatusCode, Code: errorCode(data)},
+	return nil, &StatusError{Method: method, StatusCode: resp.StatusCode, Code: errorCode(data)},
 		resp.Header.Get("Retry-After"), nil
 }
 

@@ -1,0 +1,252 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/activity"
+	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/command"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// cardData is what the bot keeps on an approval request about the card
+// that shows it: where it is, and whose clients refresh it.
+type cardData struct {
+	Ref        activity.ConversationReference `json:"ref"`
+	ActivityID string                         `json:"activityId"`
+	Refresh    []string                       `json:"refresh,omitempty"`
+}
+
+func principal(c Caller) rotation.Principal {
+	return rotation.Principal{ObjectID: c.ObjectID, Name: c.Name}
+}
+
+// onRotate opens an approval request after the acknowledgement and posts
+// its card; a request that needs no second person runs at once.
+func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) error {
+	t, err := s.cfg.Catalog.Resolve(cmd.App, cmd.Vault)
+	if err != nil {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+	}
+	if t.VaultURI == "" {
+		return s.later(c, in, "reply", func(ctx context.Context) {
+			s.replyText(ctx, in, "Which vault? No default vault is configured: rotate "+t.Name+" into <vault>")
+		})
+	}
+	return s.later(c, in, "request", func(ctx context.Context) {
+		r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
+			Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
+			Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
+				Lifetime: t.Lifetime, Overlap: t.Overlap},
+		})
+		if err != nil {
+			s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
+			s.replyText(ctx, in, decisionMessage(err, in.rid))
+			return
+		}
+		data := cardData{Ref: in.ref}
+		if r.State == rotation.ApprovalPending {
+			data.Refresh = s.approverIDs(ctx, in, r)
+		}
+		data.ActivityID = s.replyCard(ctx, in, s.sharedCard(r, data))
+		if b, err := json.Marshal(data); err == nil && data.ActivityID != "" {
+			if err := s.cfg.Approvals.AttachCard(ctx, r.ID, b); err != nil {
+				s.log.Error("attaching the card to the request failed", "request_id", r.ID, "error", err)
+			}
+		}
+		if r.State == rotation.ApprovalApproved {
+			s.run(ctx, r.ID)
+		}
+	})
+}
+
+// sharedCard is the card everyone in the conversation sees: the status,
+// with a refresh for the approvers' clients. When the approvers could not
+// be listed, the buttons are shown to everyone; decisions are checked by
+// the server either way.
+func (s *Server) sharedCard(r rotation.ApprovalRequest, d cardData) cards.Card {
+	r = forPeople(r)
+	v := cards.Viewer{Now: s.now(), RefreshFor: d.Refresh}
+	if r.State == rotation.ApprovalPending && len(d.Refresh) == 0 {
+		v.CanDecide = true
+	}
+	return cards.Approval(r, v)
+}
+
+// approverIDs lists the Teams IDs of the conversation's members who may
+// approve r (never the requester), for the card's refresh.
+func (s *Server) approverIDs(ctx context.Context, in *incoming, r rotation.ApprovalRequest) []string {
+	if s.cfg.Members == nil {
+		return nil
+	}
+	members, err := s.cfg.Members.ConversationMembers(ctx, in.ref)
+	if err != nil {
+		s.log.Warn("listing the conversation's members failed; approval buttons shown to everyone", "request_id", r.ID, "error", err)
+		return nil
+	}
+	var ids []string
+	for i, m := range members {
+		if i >= maxMembersChecked || len(ids) >= cards.MaxRefreshUsers {
+			break
+		}
+		if m.AADObjectID == "" || strings.EqualFold(m.AADObjectID, r.RequestedBy.ObjectID) {
+			continue
+		}
+		if g, err := s.cfg.Roles.Grants(ctx, m.AADObjectID, r.Approvers); err == nil && g.Approve {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// maxMembersChecked bounds the role lookups one approval card costs.
+const maxMembersChecked = 200
+
+// run runs the approved request id, keeping its card up to date.
+func (s *Server) run(ctx context.Context, id string) {
+	r, err := s.cfg.Approvals.Run(ctx, id)
+	if err != nil && errors.Is(err, rotation.ErrNotPending) {
+		return // another replica or click runs it
+	}
+	if err != nil {
+		s.log.Warn("rotation failed", "request_id", id, "error", err)
+	}
+	if r.ID != "" {
+		s.updateShared(ctx, r)
+	}
+}
+
+// OnProgress is the Rotator's progress hook: it records the verification's
+// progress on the request and updates its card. It never blocks long: a
+// failed update only loses a progress display.
+func (s *Server) OnProgress(p rotation.Progress) {
+	if p.Needed == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := s.cfg.Approvals.Progress(ctx, p.RequestID, p.Verified, p.Needed)
+	if err != nil || r.State != rotation.ApprovalRunning {
+		return
+	}
+	s.updateShared(ctx, r)
+}
+
+// updateShared replaces the conversation's card of r with its current
+// state.
+func (s *Server) updateShared(ctx context.Context, r rotation.ApprovalRequest) {
+	var d cardData
+	if len(r.Card) == 0 || json.Unmarshal(r.Card, &d) != nil || d.ActivityID == "" {
+		return
+	}
+	if r.State != rotation.ApprovalPending {
+		d.Refresh = nil
+	}
+	if err := s.cfg.Sender.UpdateActivity(ctx, d.Ref, d.ActivityID, cardActivity(s.sharedCard(r, d))); err != nil {
+		s.log.Warn("card update failed", "request_id", r.ID, "error", err)
+	}
+}
+
+// decide handles approve, reject and refresh from a card, and returns the
+// invoke answer: the card as this caller should now see it, or an error
+// that says why in words.
+func (s *Server) decide(ctx context.Context, in *incoming, verb string, data cards.ActionData) InvokeResponse {
+	if data.RequestID == "" {
+		return invokeError(http.StatusBadRequest, "BadRequest", "This card action carries no request.")
+	}
+	d := rotation.Decision{Caller: principal(in.caller), TenantID: in.caller.TenantID, RequestID: data.RequestID,
+		Digest: data.Digest, Conversation: in.act.Conversation.ID, Reason: data.Reason}
+	var r rotation.ApprovalRequest
+	var run bool
+	var err error
+	switch verb {
+	case "refresh":
+		r, err = s.cfg.Approvals.Get(ctx, data.RequestID)
+		if err == nil && data.Digest != r.Digest {
+			err = rotation.ErrTampered
+		}
+		if err != nil {
+			return invokeError(http.StatusBadRequest, "BadRequest", decisionMessage(err, in.rid))
+		}
+		return s.cardFor(ctx, in, r)
+	case "approve":
+		r, run, err = s.cfg.Approvals.Approve(ctx, d)
+	case "reject":
+		r, err = s.cfg.Approvals.Reject(ctx, d)
+	}
+	if err != nil {
+		s.log.Info("card decision refused", "request_id", data.RequestID, "verb", verb, "user_oid", in.caller.ObjectID, "error", err)
+		return invokeError(http.StatusForbidden, "Refused", decisionMessage(err, in.rid))
+	}
+	s.updateShared(ctx, r)
+	if run {
+		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.run(ctx, r.ID) }}); err != nil {
+			s.log.Error("approved rotation not queued; the scheduler runs it", "request_id", r.ID, "error", err)
+		}
+	}
+	return s.cardFor(ctx, in, r)
+}
+
+// cardFor answers with r's card as the caller should see it.
+func (s *Server) cardFor(ctx context.Context, in *incoming, r rotation.ApprovalRequest) InvokeResponse {
+	v := cards.Viewer{ObjectID: in.caller.ObjectID, Now: s.now()}
+	var d cardData
+	_ = json.Unmarshal(r.Card, &d)
+	v.RefreshFor = d.Refresh
+	if r.State == rotation.ApprovalPending && !strings.EqualFold(in.caller.ObjectID, r.RequestedBy.ObjectID) {
+		if g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, r.Approvers); err == nil && g.Approve {
+			v.CanDecide = true
+		}
+	}
+	return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeCard, Value: cards.Approval(forPeople(r), v)}
+}
+
+// forPeople replaces a failed request's internal reason (error text for
+// the logs) with words for the chat; the request ID is the reference that
+// finds the log lines.
+func forPeople(r rotation.ApprovalRequest) rotation.ApprovalRequest {
+	if r.State != rotation.ApprovalFailed {
+		return r
+	}
+	switch {
+	case r.Result.State == rotation.StateRolledBack:
+		r.Reason = "The rotation failed and was rolled back: the app and the vault are as they were."
+	case r.Result.State == rotation.StateFailed || r.Result.State == "":
+		r.Reason = "The rotation failed before anything was changed."
+	default:
+		r.Reason = "The rotation stopped part-way. It is journaled and will be finished or undone automatically; nothing is lost."
+	}
+	return r
+}
+
+// decisionMessage puts a refused request or decision into words.
+func decisionMessage(err error, ref string) string {
+	msg := ""
+	switch {
+	case errors.Is(err, rotation.ErrSelfApproval):
+		msg = "You asked for this rotation, so someone else must approve it."
+	case errors.Is(err, rotation.ErrAlreadyApproved):
+		msg = "You approved this request already; it needs another approver."
+	case errors.Is(err, rotation.ErrExpiredRequest):
+		msg = "This request expired. Ask again if the rotation is still needed."
+	case errors.Is(err, rotation.ErrNotPending):
+		msg = "This request was decided already."
+	case errors.Is(err, rotation.ErrTampered), errors.Is(err, rotation.ErrWrongConversation), errors.Is(err, rotation.ErrNotFound):
+		msg = "This card does not match a request of this conversation."
+	case errors.Is(err, rotation.ErrDenied):
+		msg = "You may not do that: " + strings.TrimPrefix(err.Error(), rotation.ErrDenied.Error()+": ")
+		if i := strings.Index(msg, ": look up the roles"); i > 0 {
+			msg = msg[:i]
+		}
+	default:
+		return userMessage(err, ref)
+	}
+	return msg + " (reference " + ref + ")"
+}

@@ -1,0 +1,178 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyturn/keyturn/bot/activity"
+	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// auditChannelSetting names the stored audit channel.
+const auditChannelSetting = "audit-channel"
+
+// auditChannel is where the audit trail is posted.
+type auditChannel struct {
+	Ref activity.ConversationReference `json:"ref"`
+}
+
+// maxAuditLinesPerPost keeps audit posts readable and within Teams' rate.
+const maxAuditLinesPerPost = 10
+
+// onAuditHere makes this conversation the audit channel: approvers only,
+// and the change is itself audited before it is made.
+func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
+	ctx := c.Request().Context()
+	if why := s.authorize(ctx, in, ActionAuditHere, ""); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	return s.later(c, in, "audit-here", func(ctx context.Context) {
+		ref := in.ref
+		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
+		ref.ActivityID = ""
+		err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller),
+			Detail: "audit channel set to " + ref.ConversationID})
+		if err != nil {
+			s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
+			return
+		}
+		head, err := s.cfg.State.AuditHead(ctx)
+		if err == nil {
+			// Post from the record that announced this channel on.
+			_, etag, perr := s.cfg.State.Posted(ctx)
+			if perr == nil && head > 0 {
+				_, err = s.cfg.State.SetPosted(ctx, head-1, etag)
+			}
+		}
+		if err == nil {
+			err = s.cfg.State.SetSetting(ctx, auditChannelSetting, auditChannel{Ref: ref})
+		}
+		if err != nil {
+			s.log.Error("setting the audit channel failed", "request_id", in.rid, "error", err)
+			s.replyText(ctx, in, userMessage(err, in.rid))
+			return
+		}
+		s.replyText(ctx, in, "This channel is now Keyturn's audit channel: every request, decision and rotation step is posted here.")
+	})
+}
+
+// schedule runs the background jobs every cfg.Schedule while this replica
+// holds the scheduler lease, until ctx ends.
+func (s *Server) schedule(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Schedule)
+	defer t.Stop()
+	for {
+		s.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// tick runs the background jobs once: expire requests (and update their
+// cards), retire credentials whose overlap ended, post the audit trail to
+// the audit channel, forget old activity IDs.
+func (s *Server) tick(ctx context.Context) {
+	ok, err := s.cfg.State.Acquire(ctx, "scheduler", s.cfg.Holder, 2*s.cfg.Schedule+10*time.Second)
+	if err != nil || !ok {
+		if err != nil {
+			s.log.Warn("scheduler lease", "error", err)
+		}
+		return
+	}
+	expired, err := s.cfg.Approvals.ExpireDue(ctx)
+	if err != nil {
+		s.log.Warn("expiring requests", "error", err)
+	}
+	for _, r := range expired {
+		s.updateShared(ctx, r)
+	}
+	if got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{}); err != nil {
+		s.log.Warn("retiring credentials", "error", err)
+	} else {
+		for _, r := range got {
+			if r.Outcome == rotation.Retired {
+				s.log.Info("credential retired", "request_id", r.RequestID, "client_id", r.ClientID, "key_id", r.KeyID)
+			}
+		}
+	}
+	if err := s.drainAudit(ctx); err != nil {
+		s.log.Warn("posting to the audit channel", "error", err)
+	}
+	if _, err := s.cfg.State.PruneSeen(ctx, 48*time.Hour); err != nil {
+		s.log.Warn("pruning processed activities", "error", err)
+	}
+}
+
+// drainAudit posts the audit records after the cursor to the audit
+// channel, moving the cursor only past what was posted: an unreachable
+// Teams delays the posts and loses none.
+func (s *Server) drainAudit(ctx context.Context) error {
+	var ch auditChannel
+	if err := s.cfg.State.Setting(ctx, auditChannelSetting, &ch); err != nil {
+		return nil // no audit channel yet
+	}
+	for {
+		seq, etag, err := s.cfg.State.Posted(ctx)
+		if err != nil {
+			return err
+		}
+		recs, err := s.cfg.State.Records(ctx, seq, maxAuditLinesPerPost)
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		lines := make([]string, len(recs))
+		for i, r := range recs {
+			lines[i] = auditLine(r)
+		}
+		if _, err := s.cfg.Sender.SendToConversation(ctx, ch.Ref, connector.Activity{Type: connector.TypeMessage,
+			Text: strings.Join(lines, "\n\n"), TextFormat: connector.TextFormatPlain}); err != nil {
+			return err
+		}
+		if _, err := s.cfg.State.SetPosted(ctx, recs[len(recs)-1].Seq, etag); err != nil {
+			if errors.Is(err, rotation.ErrConflict) {
+				return nil // another replica posted meanwhile
+			}
+			return err
+		}
+	}
+}
+
+// auditLine renders one audit record for the channel: IDs, names, hints
+// and the record's hash, which anchors the stored chain outside the store.
+func auditLine(r rotation.AuditRecord) string {
+	e := r.Event
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s", r.Seq, e.Time.UTC().Format("2006-01-02 15:04:05Z"), e.Type)
+	if e.ClientID != "" {
+		fmt.Fprintf(&b, " app %s", e.ClientID)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " request %s", e.RequestID)
+	}
+	if e.Actor != "" {
+		fmt.Fprintf(&b, " by %s", e.Actor)
+	}
+	if e.KeyID != "" {
+		fmt.Fprintf(&b, " key %s", e.KeyID)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, " (hint %s)", e.Hint)
+	}
+	if e.Vault != "" {
+		fmt.Fprintf(&b, " %s", e.Vault)
+	}
+	if e.Detail != "" {
+		fmt.Fprintf(&b, ": %s", e.Detail)
+	}
+	fmt.Fprintf(&b, " [%s]", r.Hash[:min(12, len(r.Hash))])
+	return b.String()
+}
