@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/keyturn/keyturn/azure/graphapps"
+	"github.com/keyturn/keyturn/azure/graphroles"
 	"github.com/keyturn/keyturn/azure/identity"
 	"github.com/keyturn/keyturn/azure/keyvault"
 	"github.com/keyturn/keyturn/internal/outbound"
@@ -27,6 +29,10 @@ type backend struct {
 	Caller string
 	// Clock is nil in production (the system clock); tests set a fake.
 	Clock rotation.Clock
+	// Roles answers role lookups (nil for the CLI, which needs none).
+	Roles rotation.RoleDirectory
+	// Cred is the Azure credential, for a shared state store (nil in tests).
+	Cred azcore.TokenCredential
 }
 
 // backendFactory builds the backend for cfg.
@@ -63,7 +69,11 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("verifier: %w", err)
 	}
-	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name()}, nil
+	roles, err := graphroles.New(cred, cfg.Cloud, hc, graphroles.Options{Logger: log, ServicePrincipalID: cfg.PrincipalID})
+	if err != nil {
+		return backend{}, fmt.Errorf("graph role lookups: %w", err)
+	}
+	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred}, nil
 }
 
 // claims are the parts of our own access token that say who we are. The

@@ -8,14 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
-	"github.com/keyturn/keyturn/store/auditfile"
-	"github.com/keyturn/keyturn/store/boltstore"
+	"github.com/keyturn/keyturn/store/kvstore"
 )
 
 // cli runs the command-line subcommands.
@@ -31,8 +28,9 @@ type session struct {
 	cfg     config
 	rot     *rotation.Rotator
 	backend backend
-	store   *boltstore.Store
-	audit   *auditfile.Log
+	store   *kvstore.Store
+	ping    func(context.Context) error
+	state   stateConfig
 	close   func()
 }
 
@@ -54,34 +52,31 @@ func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy
 		fmt.Fprintf(c.stderr, "policy:\n%v\n", err)
 		return nil, exitUsage
 	}
-	store, err := boltstore.Open(filepath.Join(cfg.StateDir, "keyturn.db"), boltstore.Options{})
+	sc, err := loadStateConfig(c.getenv)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "error: %v\n", err)
-		return nil, exitFailure
+		fmt.Fprintf(c.stderr, "configuration:\n%v\n", err)
+		return nil, exitUsage
 	}
-	audit, err := auditfile.Open(filepath.Join(cfg.StateDir, "audit.jsonl"))
-	if err != nil {
-		_ = store.Close()
-		fmt.Fprintf(c.stderr, "error: %v\n", err)
-		return nil, exitFailure
-	}
-	closeAll := func() { _ = audit.Close(); _ = store.Close() }
 	b, err := c.newBackend(ctx, cfg, log)
 	if err != nil {
-		closeAll()
 		code, msg := explain(err)
 		fmt.Fprintln(c.stderr, msg)
 		return nil, max(code, exitFailure)
+	}
+	store, ping, closeAll, err := openState(ctx, cfg, sc, b.Cred)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "error: state store: %v\n", err)
+		return nil, exitFailure
 	}
 	clock := b.Clock
 	if clock == nil {
 		clock = rotation.SystemClock{}
 	}
 	rot := &rotation.Rotator{
-		Apps: b.Apps, Vault: b.Vault, Verifier: b.Verifier, Store: store, Audit: audit,
+		Apps: b.Apps, Vault: b.Vault, Verifier: b.Verifier, Store: store, Audit: store,
 		Clock: clock, Policy: policy, Log: log,
 	}
-	return &session{cfg: cfg, rot: rot, backend: b, store: store, audit: audit, close: closeAll}, exitOK
+	return &session{cfg: cfg, rot: rot, backend: b, store: store, ping: ping, state: sc, close: closeAll}, exitOK
 }
 
 func (c *cli) flags(name string) *flag.FlagSet {
@@ -290,24 +285,15 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// parseDays parses "180d", "2w" or a Go duration; empty is zero.
+// parseDays parses a positive duration such as 180d, 2w or 4320h; empty
+// is zero.
 func parseDays(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("%q is not a positive number of %s", s, map[string]string{"d": "days", "w": "weeks"}[suffix])
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a duration such as 180d or 4320h", s)
+		return 0, fmt.Errorf("%q is not a positive duration such as 180d, 2w or 4320h", s)
 	}
 	return d, nil
 }

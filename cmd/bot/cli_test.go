@@ -23,6 +23,7 @@ const (
 
 // fakeAzure is a tenant and a vault that persist across CLI runs of one test.
 type fakeAzure struct {
+	roles  *rotationtest.Roles
 	clock  *rotationtest.Clock
 	dir    *rotationtest.Directory
 	vault  *rotationtest.Vault
@@ -31,7 +32,7 @@ type fakeAzure struct {
 }
 
 func newFakeAzure() *fakeAzure {
-	f := &fakeAzure{clock: rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), vault: rotationtest.NewVault(), faults: rotationtest.NewFaults()}
+	f := &fakeAzure{clock: rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), vault: rotationtest.NewVault(), faults: rotationtest.NewFaults(), roles: rotationtest.NewRoles()}
 	f.dir = rotationtest.NewDirectory(f.clock)
 	f.dir.AddApp(rotation.App{ObjectID: testObject, ClientID: testClient, DisplayName: "Payments API"}, true)
 	f.dir.AddApp(rotation.App{ObjectID: "77777777-7777-4777-8777-777777777777", ClientID: otherApp, DisplayName: "HR"}, false)
@@ -45,7 +46,7 @@ func newFakeAzure() *fakeAzure {
 
 func (f *fakeAzure) factory(_ context.Context, _ config, _ *slog.Logger) (backend, error) {
 	f.built++
-	return backend{Apps: f.faults.Apps(f.dir), Vault: f.faults.Vault(f.vault), Verifier: f.dir.Verifier(), Caller: "ops@contoso.example (oid)", Clock: f.clock}, nil
+	return backend{Apps: f.faults.Apps(f.dir), Vault: f.faults.Vault(f.vault), Verifier: f.dir.Verifier(), Caller: "ops@contoso.example (oid)", Clock: f.clock, Roles: f.roles}, nil
 }
 
 type cliRun struct {
@@ -105,9 +106,12 @@ func TestCLIRotate(t *testing.T) {
 	if res.State != "done" || !strings.HasPrefix(res.SecretURI, "https://kv-payments.vault.azure.net/secrets/payments-api-client-secret/") || res.PreviousKeyID == "" {
 		t.Fatalf("%+v", res)
 	}
-	audit, err := os.ReadFile(filepath.Join(env["KEYTURN_STATE_DIR"], "audit.jsonl"))
-	if err != nil || !strings.Contains(string(audit), `"type":"rotation.completed"`) || !strings.Contains(string(audit), "ops@contoso.example") {
-		t.Fatalf("audit trail: %v %s", err, audit)
+	audit := f.run(t, env, "audit", "show", "--app", testClient)
+	if audit.code != exitOK || !strings.Contains(audit.stdout, "rotation.completed") || !strings.Contains(audit.stdout, "ops@contoso.example") {
+		t.Fatalf("audit trail: %d %s %s", audit.code, audit.stdout, audit.stderr)
+	}
+	if v := f.run(t, env, "audit", "verify"); v.code != exitOK || !strings.Contains(v.stdout, "intact") {
+		t.Fatalf("audit verify: %d %s %s", v.code, v.stdout, v.stderr)
 	}
 	// Human output, status and retirement on the same state.
 	r2 := f.run(t, env, "status", "--app", testClient)

@@ -23,6 +23,7 @@ Usage:
   keyturn retire  [--app <client-id>] [--early]
   keyturn status  --app <client-id> [--vault <vault> --secret-name <name>]
   keyturn recover
+  keyturn audit   verify | show [--app <client-id>] [--since <time>] [--until <time>]
   keyturn serve   (the Teams bot on :3978; see the README for its variables)
   keyturn help
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cli.recover(ctx, args[1:])
 	case "serve":
 		return cli.serve(ctx, args[1:])
+	case "audit":
+		return cli.audit(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

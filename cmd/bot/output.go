@@ -37,7 +37,7 @@ func (c *cli) printResult(r rotation.Result, asJSON bool) {
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%s %s (%s), request %s\n", stateWord(r.State), r.AppName, r.ClientID, r.RequestID)
 	if r.KeyID != "" {
-		fmt.Fprintf(w, "  key ID\t%s\n  hint\t%s\n  valid\t%s to %s\n", r.KeyID, r.Hint, day(r.Start), day(r.End))
+		fmt.Fprintf(w, "  key ID\t%s\n  hint\t%s\n  valid\t%s to %s\n", r.KeyID, r.Hint, stamp(r.Start), stamp(r.End))
 	}
 	if r.LifetimeClamped {
 		fmt.Fprintf(w, "  note\tthe requested lifetime was clamped to policy\n")
@@ -49,7 +49,7 @@ func (c *cli) printResult(r rotation.Result, asJSON bool) {
 		fmt.Fprintf(w, "  client secret\t%s\n", r.SecretURI)
 	}
 	if r.PreviousKeyID != "" {
-		fmt.Fprintf(w, "  previous key\t%s, retired by `keyturn retire` after %s\n", r.PreviousKeyID, day(r.RetireAfter))
+		fmt.Fprintf(w, "  previous key\t%s, retired by `keyturn retire` after %s\n", r.PreviousKeyID, stamp(r.RetireAfter))
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "  error\t%s\n", r.Error)
@@ -69,7 +69,7 @@ func stateWord(s rotation.State) string {
 	return "Unfinished (" + string(s) + ")"
 }
 
-func day(t time.Time) string {
+func stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
@@ -132,9 +132,9 @@ func (c *cli) printStatus(st rotation.Status) {
 		}
 		retire := "-"
 		if !cr.RetireAfter.IsZero() {
-			retire = day(cr.RetireAfter)
+			retire = stamp(cr.RetireAfter)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cr.KeyID, cr.Hint, cr.DisplayName, day(cr.Start), day(cr.End), in, retire)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cr.KeyID, cr.Hint, cr.DisplayName, stamp(cr.Start), stamp(cr.End), in, retire)
 	}
 	_ = w.Flush()
 	if len(st.Vault) > 0 {

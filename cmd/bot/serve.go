@@ -17,6 +17,7 @@ import (
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/rotation"
 )
 
 // serve runs the Teams bot until ctx is done.
@@ -25,9 +26,19 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
+	return c.runBot(ctx, nil)
+}
+
+// runBot wires and runs the bot; sandbox passes hooks that replace Azure.
+func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
-	if err := errors.Join(err, serr); err != nil {
+	var pc policyConfig
+	var perr error
+	if err == nil && serr == nil {
+		pc, perr = servePolicy(cfg, scfg)
+	}
+	if err := errors.Join(err, serr, perr); err != nil {
 		fmt.Fprintf(c.stderr, "configuration:\n%v\n", err)
 		return exitUsage
 	}
@@ -35,16 +46,25 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		cfg.LogLevel = "info"
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
-	s, code := c.openWith(ctx, cfg, log, cfg.policy())
+	policy := pc.Policy
+	policy.OwnClientID = cfg.OwnClientID
+	s, code := c.openWith(ctx, cfg, log, policy)
 	if s == nil {
 		return code
 	}
 	defer s.close()
+	if s.backend.Roles == nil {
+		fmt.Fprintln(c.stderr, "error: no role directory: serve needs Entra ID role lookups")
+		return exitFailure
+	}
+	clock := s.rot.Clock
+	authz := &rotation.Authorizer{Dir: s.backend.Roles, Roles: pc.Roles, Clock: clock, CacheFor: rotation.MaxRoleCache}
+	approvals := &rotation.Approvals{Store: s.store, Grants: authz, Rotator: s.rot, Audit: s.store, Clock: clock, Rule: pc.rule, TTL: pc.RequestTTL}
 
 	hc := outbound.Client(outbound.Transport(outbound.ProxyFunc(cfg.Proxy)))
 	urls := &bot.ServiceURLs{}
 	var auth bot.Authenticator
-	ready := []func(context.Context) error{s.store.Ping}
+	ready := []func(context.Context) error{s.ping}
 	if scfg.AppID != "" {
 		keys, err := botauth.NewKeySource(botauth.KeySourceConfig{MetadataURL: scfg.OpenIDURL, HTTPClient: hc, Logger: log})
 		if err != nil {
@@ -74,11 +94,11 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		return exitFailure
 	}
 	srv, err := bot.New(bot.Config{
-		AppID: scfg.AppID, Auth: auth, Tenants: scfg.Tenants, ServiceURLs: urls,
-		Sender: sender, Rotations: s.rot, Audit: s.audit, Log: log,
-		Catalog:    &bot.StaticCatalog{Apps: scfg.Apps, DefaultVault: scfg.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
-		Authorizer: &bot.AllowList{Operators: scfg.Operators},
-		References: &bot.MemoryReferences{}, Dedup: &bot.MemoryDedup{},
+		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
+		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Roles: authz,
+		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
+		Catalog: &bot.StaticCatalog{Apps: pc.Apps, DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
+		Now:     clock.Now,
 		Ready: func(ctx context.Context) error {
 			var errs []error
 			for _, r := range ready {
@@ -91,13 +111,17 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
 	}
+	s.rot.Progress = srv.OnProgress
 	ln, err := net.Listen("tcp", scfg.Addr)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "error: listen: %v\n", err)
 		return exitFailure
 	}
 	scfg.Addr = ln.Addr().String()
-	logStartup(log, cfg, scfg)
+	logStartup(log, cfg, scfg, pc, s.state)
+	if started != nil {
+		started(scfg.Addr)
+	}
 	c.recoverFirst(ctx, s)
 	if err := srv.Serve(ctx, ln); err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
@@ -107,23 +131,54 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// servePolicy is the policy file named by KEYTURN_POLICY, or the built-in
+// policy with the simple variables (KEYTURN_ALLOWED_VAULTS, KEYTURN_APPS,
+// KEYTURN_DEFAULT_VAULT); tenants default to MicrosoftAppTenantId.
+func servePolicy(cfg config, scfg serveConfig) (policyConfig, error) {
+	pc := builtinPolicy()
+	if scfg.PolicyPath != "" {
+		var err error
+		if pc, err = loadPolicyFile(scfg.PolicyPath, cfg.Cloud, rotation.DefaultPolicy()); err != nil {
+			return pc, fmt.Errorf("KEYTURN_POLICY %s:\n%w", scfg.PolicyPath, err)
+		}
+	} else {
+		pc.Policy.AllowedVaults = cfg.AllowedVaults
+		pc.Apps = scfg.Apps
+		pc.DefaultVault = scfg.DefaultVault
+	}
+	if len(pc.Tenants) == 0 {
+		pc.Tenants = scfg.Tenants
+	}
+	for alias, t := range pc.Apps {
+		if tm, ok := pc.Timing[strings.ToLower(t.ClientID)]; ok {
+			t.Lifetime, t.Overlap = tm.Lifetime, tm.Overlap
+			pc.Apps[alias] = t
+		}
+	}
+	return pc, nil
+}
+
 // logStartup says what the server is using, so an operator reading the
 // first lines knows its mode, identity, tenants, cloud and state.
-func logStartup(log *slog.Logger, cfg config, s serveConfig) {
+func logStartup(log *slog.Logger, cfg config, s serveConfig, pc policyConfig, sc stateConfig) {
 	mode := "teams"
 	if s.AppID == "" {
 		mode = "emulator (no MicrosoftAppId: unauthenticated, loopback only)"
 	}
 	log.Info("keyturn serving", "addr", s.Addr, "mode", mode, "app_id", s.AppID, "app_type", s.AppType,
 		"tenants", strings.Join(s.Tenants, ","), "cloud", cfg.Cloud.Name, "openid_metadata", s.OpenIDURL)
-	log.Info("keyturn state", "state_dir", cfg.StateDir, "store", "bbolt (single replica)", "audit", "audit.jsonl in the state directory")
-	log.Info("keyturn policy", "allowed_vaults", strings.Join(cfg.AllowedVaults, ","), "default_vault", s.DefaultVault,
-		"aliases", len(s.Apps), "operators", len(s.Operators))
-	if len(cfg.AllowedVaults) == 0 {
-		log.Warn("no vault is allowed (KEYTURN_ALLOWED_VAULTS): every rotation will be refused")
+	log.Info("keyturn state", "store", sc.describe(cfg.StateDir), "audit", "hash-chained, in the store")
+	source := "built-in default (no KEYTURN_POLICY)"
+	if s.PolicyPath != "" {
+		source = s.PolicyPath
 	}
-	if len(s.Operators) == 0 {
-		log.Warn("no operator is listed (KEYTURN_OPERATORS): every rotation will be refused")
+	log.Info("keyturn policy", "source", source, "allowed_vaults", strings.Join(pc.Policy.AllowedVaults, ","), "default_vault", pc.DefaultVault,
+		"aliases", len(pc.Apps), "request_roles", len(pc.Roles.Request), "approve_roles", len(pc.Roles.Approve), "request_ttl", pc.RequestTTL.String())
+	if len(pc.Policy.AllowedVaults) == 0 {
+		log.Warn("no vault is allowed: every rotation will be refused until the policy lists one")
+	}
+	if len(pc.Roles.Request) == 0 || len(pc.Roles.Approve) == 0 {
+		log.Warn("the policy names no request or no approve role: nobody can ask for or approve rotations")
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,24 +26,23 @@ func TestServeConfig(t *testing.T) {
 	env := map[string]string{
 		"MicrosoftAppId": "11111111-1111-4111-8111-111111111111", "MicrosoftAppType": "UserAssignedMSI",
 		"MicrosoftAppTenantId": "22222222-2222-4222-8222-222222222222", "PORT": "8080",
-		"KEYTURN_OPERATORS": "33333333-3333-4333-8333-333333333333", "KEYTURN_APPS": "Payments-API=44444444-4444-4444-8444-444444444444@kv-payments",
+		"KEYTURN_APPS":          "Payments-API=44444444-4444-4444-8444-444444444444@kv-payments",
 		"KEYTURN_DEFAULT_VAULT": "kv-shared",
 	}
 	c, err = loadServeConfig(func(k string) string { return env[k] }, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.Tenants[0] != env["MicrosoftAppTenantId"] || !c.Operators["33333333-3333-4333-8333-333333333333"] ||
-		c.Apps["payments-api"].VaultURI != "https://kv-payments.vault.azure.net/" || c.DefaultVault != "https://kv-shared.vault.azure.net/" ||
+	if c.Addr != ":8080" || c.Tenants[0] != env["MicrosoftAppTenantId"] || c.Apps["payments-api"].VaultURI != "https://kv-payments.vault.azure.net/" || c.DefaultVault != "https://kv-shared.vault.azure.net/" ||
 		c.OpenIDURL != "https://login.botframework.com/v1/.well-known/openidconfiguration" || !c.AppPassword.IsZero() {
 		t.Fatalf("%+v", c)
 	}
 	bad := map[string]string{
 		"MicrosoftAppId": "bot", "MicrosoftAppType": "Whatever", "KEYTURN_ALLOWED_TENANTS": "contoso",
-		"KEYTURN_OPERATORS": "Alice", "KEYTURN_APPS": "payments", "KEYTURN_DEFAULT_VAULT": "x",
+		"KEYTURN_APPS": "payments", "KEYTURN_DEFAULT_VAULT": "x",
 	}
 	_, err = loadServeConfig(func(k string) string { return bad[k] }, base)
-	for _, want := range []string{"MicrosoftAppId", "MicrosoftAppType", "MicrosoftAppTenantId", "KEYTURN_ALLOWED_TENANTS", "KEYTURN_OPERATORS", "KEYTURN_APPS", "KEYTURN_DEFAULT_VAULT"} {
+	for _, want := range []string{"MicrosoftAppId", "MicrosoftAppType", "MicrosoftAppTenantId", "KEYTURN_ALLOWED_TENANTS", "KEYTURN_APPS", "KEYTURN_DEFAULT_VAULT"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s not reported: %v", want, err)
 		}
@@ -87,10 +88,22 @@ func TestServeEmulatorEndToEnd(t *testing.T) {
 	defer emu.Close()
 	env := testEnv(t)
 	env["PORT"] = "0"
-	env["KEYTURN_ALLOWED_VAULTS"] = "kv-payments"
-	env["KEYTURN_DEFAULT_VAULT"] = "kv-payments"
-	env["KEYTURN_APPS"] = "payments-api=" + testClient
-	env["KEYTURN_OPERATORS"] = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
+	policy := filepath.Join(t.TempDir(), "keyturn.yaml")
+	// Megan is an Application Administrator; with no second approver
+	// required she rotates directly.
+	if err := os.WriteFile(policy, []byte(`vaults: [kv-payments]
+default_vault: kv-payments
+defaults: {approvals: 0}
+roles:
+  request: [{group: 00000000-0000-4000-8000-0000000000e1}]
+  approve: [{directory_role: Application Administrator}]
+apps:
+  payments-api: {client_id: `+testClient+`, secret_names: {client_id: payments-api-client-id, client_secret: payments-api-client-secret}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["KEYTURN_POLICY"] = policy
+	f.roles.GrantDirectoryRole("7faf8ab2-3d56-4244-b585-20c8a42ed2b8", "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3")
 	var stderr lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
@@ -143,7 +156,7 @@ func TestServeEmulatorEndToEnd(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(posts) < 2 || !strings.Contains(posts[1], "https://kv-payments.vault.azure.net/secrets/payments-api-client-secret/") {
+	if len(posts) < 2 || !strings.Contains(posts[len(posts)-1], "https://kv-payments.vault.azure.net/secrets/payments-api-client-secret/") {
 		t.Fatalf("posts: %v\nlogs: %s", posts, stderr.String())
 	}
 	f.noSecrets(t, env["KEYTURN_STATE_DIR"], strings.Join(posts, "\n"), stderr.String())

@@ -28,10 +28,10 @@ type serveConfig struct {
 	AppCertPEM   []byte          // KEYTURN_APP_CERTIFICATE_FILE, instead of a password
 	OpenIDURL    string          // BotOpenIdMetadata
 	Tenants      []string        // KEYTURN_ALLOWED_TENANTS, default MicrosoftAppTenantId
-	Operators    map[string]bool // KEYTURN_OPERATORS: object IDs
 	Apps         map[string]bot.Target
 	DefaultVault string
 	Workers      int
+	PolicyPath   string // KEYTURN_POLICY
 }
 
 // loadServeConfig reads the Bot Framework variables and Keyturn's serve
@@ -43,7 +43,6 @@ func loadServeConfig(getenv env, base config) (serveConfig, error) {
 		AppType:     getenv.first("MicrosoftAppType"),
 		AppTenantID: getenv.first("MicrosoftAppTenantId"),
 		OpenIDURL:   getenv.first("BotOpenIdMetadata", "ToBotFromChannelOpenIdMetadataUrl"),
-		Operators:   map[string]bool{},
 		Apps:        map[string]bot.Target{},
 	}
 	port := getenv.first("PORT")
@@ -55,6 +54,7 @@ func loadServeConfig(getenv env, base config) (serveConfig, error) {
 		host = "127.0.0.1" // emulator mode: loopback only
 	}
 	c.Addr = net.JoinHostPort(host, port)
+	c.PolicyPath = getenv.first("KEYTURN_POLICY")
 	if c.OpenIDURL == "" {
 		c.OpenIDURL = base.Cloud.BotOpenIDMetadata
 	}
@@ -101,12 +101,6 @@ func loadServeConfig(getenv env, base config) (serveConfig, error) {
 	}
 	if len(c.Tenants) == 0 && c.AppTenantID != "" {
 		c.Tenants = []string{strings.ToLower(c.AppTenantID)}
-	}
-	for _, o := range splitList(getenv.first("KEYTURN_OPERATORS")) {
-		if !rotation.IsGUID(o) {
-			errs = append(errs, fmt.Errorf("KEYTURN_OPERATORS: %q is not an Entra object ID", o))
-		}
-		c.Operators[strings.ToLower(o)] = true
 	}
 	if v := getenv.first("KEYTURN_DEFAULT_VAULT"); v != "" {
 		uri, err := base.Cloud.VaultURI(v)

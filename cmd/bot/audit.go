@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// audit is `keyturn audit verify` and `keyturn audit show`.
+func (c *cli) audit(ctx context.Context, args []string) int {
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "show") {
+		fmt.Fprintln(c.stderr, "usage: keyturn audit verify | keyturn audit show [--app <client-id>] [--since <RFC 3339 time>] [--until <time>] [--json]")
+		return exitUsage
+	}
+	fs := c.flags("audit " + args[0])
+	app := fs.String("app", "", "only events of this application (client) ID")
+	since := fs.String("since", "", "only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+	until := fs.String("until", "", "only events before this time (RFC 3339)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	var from, to time.Time
+	var problems []string
+	for _, p := range []struct {
+		flag string
+		v    string
+		dst  *time.Time
+	}{{"--since", *since, &from}, {"--until", *until, &to}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, p.v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", p.flag, p.v))
+		}
+		*p.dst = t
+	}
+	if *app != "" && !rotation.IsGUID(*app) {
+		problems = append(problems, fmt.Sprintf("--app %q must be the application (client) ID, a GUID", *app))
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(c.stderr, "error: "+strings.Join(problems, "\nerror: "))
+		return exitUsage
+	}
+	s, code := c.open(ctx)
+	if s == nil {
+		return code
+	}
+	defer s.close()
+	n, verr := s.store.VerifyAudit(ctx)
+	if args[0] == "verify" {
+		if verr != nil {
+			fmt.Fprintf(c.stderr, "error: %v\nThe audit trail was changed after it was written.\n", verr)
+			return exitFailure
+		}
+		fmt.Fprintf(c.stdout, "audit trail intact: %d records\n", n)
+		return exitOK
+	}
+	recs, err := s.store.Records(ctx, 0, 0)
+	if err != nil {
+		return c.fail(err)
+	}
+	var out []rotation.AuditRecord
+	for _, r := range recs {
+		e := r.Event
+		if *app != "" && !strings.EqualFold(e.ClientID, *app) || !from.IsZero() && e.Time.Before(from) || !to.IsZero() && !e.Time.Before(to) {
+			continue
+		}
+		out = append(out, r)
+	}
+	if *asJSON {
+		c.printJSON(auditJSON(out))
+	} else {
+		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SEQ\tTIME\tEVENT\tAPP\tREQUEST\tACTOR\tKEY ID\tDETAIL")
+		for _, r := range out {
+			e := r.Event
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, e.Time.UTC().Format(time.RFC3339), e.Type, e.ClientID, e.RequestID, e.Actor, e.KeyID, e.Detail)
+		}
+		_ = w.Flush()
+	}
+	if verr != nil {
+		fmt.Fprintf(c.stderr, "warning: %v\n", verr)
+		if errors.Is(verr, rotation.ErrChainBroken) {
+			return exitFailure
+		}
+	}
+	return exitOK
+}
+
+type auditRecordJSON struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	ClientID  string    `json:"client_id,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	Actor     string    `json:"actor,omitempty"`
+	KeyID     string    `json:"key_id,omitempty"`
+	Hint      string    `json:"hint,omitempty"`
+	Vault     string    `json:"vault,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	Hash      string    `json:"hash"`
+}
+
+func auditJSON(recs []rotation.AuditRecord) []auditRecordJSON {
+	out := []auditRecordJSON{}
+	for _, r := range recs {
+		e := r.Event
+		out = append(out, auditRecordJSON{r.Seq, e.Time.UTC(), string(e.Type), e.ClientID, e.RequestID, e.Actor, e.KeyID, e.Hint, e.Vault, e.Detail, r.Hash})
+	}
+	return out
+}
