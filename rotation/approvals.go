@@ -384,3 +384,24 @@ func clipReason(s string) string {
 	}
 	return s
 }
+
+// Get returns the request id.
+func (a *Approvals) Get(ctx context.Context, id string) (ApprovalRequest, error) {
+	r, _, err := a.Store.GetApproval(ctx, id)
+	return r, err
+}
+
+// AttachCard records the bot's data about the card showing request id.
+func (a *Approvals) AttachCard(ctx context.Context, id string, card []byte) error {
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, id)
+		if err != nil {
+			return err
+		}
+		r.Card = card
+		if _, err = a.Store.UpdateApproval(ctx, r, etag); !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return ErrConflict
+}
