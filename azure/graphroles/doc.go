@@ -4,9 +4,11 @@
 // of Keyturn's own service principal.
 //
 //   - DirectoryRoleTemplates: GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole
-//     ?$select=id,roleTemplateId,displayName (with ConsistencyLevel: eventual
-//     and $count=true, which Graph documents as required for an OData cast
-//     on a membership list), every page.
+//     ?$select=id,roleTemplateId,displayName, every page, with
+//     ConsistencyLevel: eventual and $count=true, which Graph documents as
+//     required for an OData cast on a membership list (its index may lag a
+//     role change briefly). Entries of another type are skipped, in case
+//     the cast is ignored.
 //   - MemberGroups: POST /users/{id}/checkMemberGroups {"groupIds":[...]}, at
 //     most 20 IDs per request.
 //   - AppRoleAssignments: GET /servicePrincipals/{spId}/appRoleAssignedTo
