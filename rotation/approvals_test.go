@@ -318,3 +318,59 @@ func TestExpireDue(t *testing.T) {
 		t.Fatalf("not audited: %+v", e.lastEvent())
 	}
 }
+
+// failingAuditor refuses every record after the first n.
+type failingAuditor struct {
+	n    int
+	seen int
+}
+
+func (f *failingAuditor) Record(context.Context, rotation.Event) error {
+	f.seen++
+	if f.seen > f.n {
+		return errors.New("audit store unavailable")
+	}
+	return nil
+}
+
+// TestNoAuditNoAction: when the audit trail cannot be written, a request is
+// not opened, a decision is not taken, and a rotation does not start.
+func TestNoAuditNoAction(t *testing.T) {
+	e := newApprovalEnv(t)
+	e.ap.Audit = &failingAuditor{}
+	if _, err := e.ask(alice); !errors.Is(err, rotation.ErrAuditFailed) {
+		t.Fatalf("open: %v", err)
+	}
+	if open, _ := e.store.ListApprovals(context.Background()); len(open) != 0 {
+		t.Fatal("a request was stored without its audit record")
+	}
+
+	e = newApprovalEnv(t)
+	r, err := e.ask(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ap.Audit = &failingAuditor{}
+	if _, _, err := e.approve(bob, r); !errors.Is(err, rotation.ErrAuditFailed) {
+		t.Fatalf("approve: %v", err)
+	}
+	if got, _, _ := e.store.GetApproval(context.Background(), r.ID); got.State != rotation.ApprovalPending || len(got.Approvals) != 0 {
+		t.Fatalf("a decision was taken without its audit record: %+v", got)
+	}
+
+	e.ap.Audit = e.audit
+	if _, _, err := e.approve(bob, r); err != nil {
+		t.Fatal(err)
+	}
+	e.ap.Rotator.Audit = &failingAuditor{}
+	if _, err := e.ap.Run(context.Background(), r.ID); !errors.Is(err, rotation.ErrAuditFailed) {
+		t.Fatalf("run: %v", err)
+	}
+	if len(e.vault.Versions(e.secretRef)) != 1 {
+		t.Fatal("the vault changed without an audit record")
+	}
+	app, _ := e.dir.GetApp(context.Background(), clientID)
+	if len(app.Passwords) != 1 {
+		t.Fatal("a credential was added without an audit record")
+	}
+}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/internal/outbound"
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/store/kvstore"
 )
 
 // serve runs the Teams bot until ctx is done.
@@ -58,6 +62,10 @@ func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 		return exitFailure
 	}
 	clock := s.rot.Clock
+	if err := auditPolicyChange(ctx, s.store, scfg.PolicyPath); err != nil {
+		fmt.Fprintf(c.stderr, "error: %v\n", err)
+		return exitFailure
+	}
 	authz := &rotation.Authorizer{Dir: s.backend.Roles, Roles: pc.Roles, Clock: clock, CacheFor: rotation.MaxRoleCache}
 	approvals := &rotation.Approvals{Store: s.store, Grants: authz, Rotator: s.rot, Audit: s.store, Clock: clock, Rule: pc.rule, TTL: pc.RequestTTL}
 
@@ -129,6 +137,29 @@ func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// auditPolicyChange records a config.changed event when the policy in
+// force differs from the one the last start recorded (by the file's
+// SHA-256, or "built-in"), before serving under it: no audit, no start.
+func auditPolicyChange(ctx context.Context, st *kvstore.Store, path string) error {
+	current := "built-in"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read the policy file: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		current = path + " sha256:" + hex.EncodeToString(sum[:])
+	}
+	var last string
+	if err := st.Setting(ctx, "policy", &last); err == nil && last == current {
+		return nil
+	}
+	if err := st.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Detail: "policy in force: " + current}); err != nil {
+		return fmt.Errorf("audit the policy change: %w", err)
+	}
+	return st.SetSetting(ctx, "policy", current)
 }
 
 // servePolicy is the policy file named by KEYTURN_POLICY, or the built-in

@@ -160,4 +160,8 @@ apps:
 		t.Fatalf("posts: %v\nlogs: %s", posts, stderr.String())
 	}
 	f.noSecrets(t, env["KEYTURN_STATE_DIR"], strings.Join(posts, "\n"), stderr.String())
+	audit := f.run(t, env, "audit", "show")
+	if !strings.Contains(audit.stdout, "config.changed") || !strings.Contains(audit.stdout, "policy in force: "+policy+" sha256:") {
+		t.Fatalf("the policy in force was not audited: %s %s", audit.stdout, audit.stderr)
+	}
 }
