@@ -70,7 +70,7 @@ func (c *capture) setDown(down bool) {
 	c.down = down
 }
 
-func newCapture(t *testing.T) *capture {
+func newCapture(t testing.TB) *capture {
 	c := &capture{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
@@ -113,7 +113,7 @@ func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // waitFor polls cond (the pool works on its own goroutines) for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
@@ -145,7 +145,7 @@ func (s *syncBuffer) String() string {
 // harness is a Keyturn bot on loopback with a real rotation.Rotator on the
 // in-memory fakes, tokens from a local issuer and a capturing connector.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	iss    *botauthtest.Issuer
 	conn   *capture
 	srv    *Server
@@ -222,7 +222,7 @@ type harnessOpts struct {
 	rolesDown bool // role lookups fail
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, conn: newCapture(t), refs: &MemoryReferences{}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -357,7 +357,7 @@ func (h *harness) send(body []byte, auth string) (int, string) {
 }
 
 // as returns body with from.aadObjectId set to oid.
-func as(t *testing.T, body []byte, oid string) []byte {
+func as(t testing.TB, body []byte, oid string) []byte {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -379,7 +379,7 @@ func (h *harness) sendSigned(body []byte) (int, string) {
 	return h.send(body, "Bearer "+h.iss.Token(botauthtest.TokenOptions{ServiceURL: a.ServiceURL}))
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	p := filepath.Join(fixtureDir, name)
 	if strings.HasPrefix(name, "activity/") {
@@ -394,7 +394,7 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 // withField returns body with top-level field k set to v.
-func withField(t *testing.T, body []byte, k string, v any) []byte {
+func withField(t testing.TB, body []byte, k string, v any) []byte {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
