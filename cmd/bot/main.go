@@ -25,6 +25,7 @@ Usage:
   keyturn recover
   keyturn audit   verify | show [--app <client-id>] [--since <time>] [--until <time>]
   keyturn serve   (the Teams bot on :3978; see the README for its variables)
+  keyturn sandbox (the bot on simulated Azure, with a local Teams-like page)
   keyturn help
 
 Run "keyturn <command> -h" for a command's flags.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cli.serve(ctx, args[1:])
 	case "audit":
 		return cli.audit(ctx, args[1:])
+	case "sandbox":
+		return cli.sandboxCmd(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -30,11 +30,6 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
-	return c.runBot(ctx, nil)
-}
-
-// runBot wires and runs the bot; sandbox passes hooks that replace Azure.
-func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
 	var pc policyConfig
@@ -46,6 +41,23 @@ func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 		fmt.Fprintf(c.stderr, "configuration:\n%v\n", err)
 		return exitUsage
 	}
+	return c.runBot(ctx, cfg, scfg, pc, func(ctx context.Context, srv *bot.Server, log *slog.Logger) error {
+		ln, err := net.Listen("tcp", scfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		log.Info("keyturn listening", "addr", ln.Addr().String())
+		return srv.Serve(ctx, ln)
+	})
+}
+
+// botRunner serves a built bot until ctx is done.
+type botRunner func(ctx context.Context, srv *bot.Server, log *slog.Logger) error
+
+// runBot wires the bot on the backend, state and policy, recovers what a
+// crash left unfinished, and hands it to run: serve listens on its own,
+// the sandbox serves it next to its page.
+func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc policyConfig, run botRunner) int {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
 	}
@@ -106,7 +118,7 @@ func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Roles: authz,
 		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
 		Catalog: &bot.StaticCatalog{Apps: pc.Apps, DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
-		Now:     clock.Now,
+		Now:     clock.Now, BotName: scfg.BotName, Schedule: scfg.Schedule,
 		Ready: func(ctx context.Context) error {
 			var errs []error
 			for _, r := range ready {
@@ -120,18 +132,9 @@ func (c *cli) runBot(ctx context.Context, started func(addr string)) int {
 		return exitFailure
 	}
 	s.rot.Progress = srv.OnProgress
-	ln, err := net.Listen("tcp", scfg.Addr)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "error: listen: %v\n", err)
-		return exitFailure
-	}
-	scfg.Addr = ln.Addr().String()
 	logStartup(log, cfg, scfg, pc, s.state)
-	if started != nil {
-		started(scfg.Addr)
-	}
 	c.recoverFirst(ctx, s)
-	if err := srv.Serve(ctx, ln); err != nil {
+	if err := run(ctx, srv, log); err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
 	}
@@ -196,7 +199,7 @@ func logStartup(log *slog.Logger, cfg config, s serveConfig, pc policyConfig, sc
 	if s.AppID == "" {
 		mode = "emulator (no MicrosoftAppId: unauthenticated, loopback only)"
 	}
-	log.Info("keyturn serving", "addr", s.Addr, "mode", mode, "app_id", s.AppID, "app_type", s.AppType,
+	log.Info("keyturn starting", "addr", s.Addr, "mode", mode, "app_id", s.AppID, "app_type", s.AppType,
 		"tenants", strings.Join(s.Tenants, ","), "cloud", cfg.Cloud.Name, "openid_metadata", s.OpenIDURL)
 	log.Info("keyturn state", "store", sc.describe(cfg.StateDir), "audit", "hash-chained, in the store")
 	source := "built-in default (no KEYTURN_POLICY)"

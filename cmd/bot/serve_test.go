@@ -110,7 +110,7 @@ apps:
 	go func() {
 		exited <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr, f.factory)
 	}()
-	addrRE := regexp.MustCompile(`"msg":"keyturn serving","addr":"([^"]+)"`)
+	addrRE := regexp.MustCompile(`"msg":"keyturn listening","addr":"([^"]+)"`)
 	var addr string
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" && time.Now().Before(deadline) {

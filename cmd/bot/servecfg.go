@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/keyturn/keyturn/bot"
 	"github.com/keyturn/keyturn/rotation"
@@ -32,6 +33,10 @@ type serveConfig struct {
 	DefaultVault string
 	Workers      int
 	PolicyPath   string // KEYTURN_POLICY
+	// BotName and Schedule are left to the bot's defaults by serve; the
+	// sandbox sets them.
+	BotName  string
+	Schedule time.Duration
 }
 
 // loadServeConfig reads the Bot Framework variables and Keyturn's serve

@@ -40,6 +40,7 @@ var rules = []rule{
 	{From: "bot/cards", OnlyStd: true, Allowed: []string{"bot/cards", "rotation"}},
 	{From: "azure", Forbidden: []string{module + "/bot", module + "/cmd", module + "/store"}},
 	{From: "store", Forbidden: []string{module + "/bot", module + "/cmd", module + "/azure/graphapps", module + "/azure/keyvault"}},
+	{From: "sandbox", Forbidden: []string{module + "/bot", module + "/azure", module + "/cmd", module + "/store", "github.com/Azure/", "github.com/microsoftgraph/"}},
 	{From: "internal", Forbidden: []string{module + "/bot", module + "/cmd", module + "/azure", module + "/store"}},
 }
 

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/keyturn/keyturn/bot"
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/sandbox"
+)
+
+// sandboxCmd is `keyturn sandbox`: the real bot on in-process stand-ins
+// for Entra ID and Key Vault, and a local Teams-like page in front of it.
+// It needs no Azure. With MicrosoftAppId set it authenticates requests and
+// gets connector tokens exactly as serve does (for trying the real Teams
+// path against the demo tenant); otherwise it runs in emulator mode.
+func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
+	fs := c.flags("sandbox")
+	stateDir := fs.String("state-dir", "", "state directory (default: <KEYTURN_STATE_DIR>/sandbox)")
+	tenant := fs.String("tenant", "", "demo tenant file (default: <state-dir>/tenant.jsonc, written on first start)")
+	addr := fs.String("addr", sandbox.DefaultAddr, "the page's listen address (loopback)")
+	botAddr := fs.String("bot-addr", sandbox.DefaultBotAddr, "the bot's listen address (loopback)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return exitUsage
+	}
+	cfg, err := loadConfig(c.getenv)
+	scfg, serr := loadServeConfig(c.getenv, cfg)
+	if err := errors.Join(err, serr); err != nil {
+		fmt.Fprintf(c.stderr, "configuration:\n%v\n", err)
+		return exitUsage
+	}
+	if *stateDir == "" {
+		*stateDir = filepath.Join(cfg.StateDir, "sandbox")
+	}
+	cfg.StateDir = *stateDir
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "warn" // the banner is the interface; logs only for trouble
+	}
+	log := newLogger(c.stderr, cfg.LogLevel)
+	w, err := sandbox.Open(sandbox.Config{StateDir: *stateDir, TenantFile: *tenant, Log: log})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "error: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if err := w.Close(); err != nil {
+			fmt.Fprintf(c.stderr, "error: saving the sandbox: %v\n", err)
+		}
+	}()
+	t := w.Tenant()
+	pc := builtinPolicy()
+	pc.Policy = w.Policy(rotation.DefaultPolicy())
+	pc.Roles, pc.Tenants = t.RoleConfig(), []string{t.Tenant.ID}
+	pc.Apps = map[string]bot.Target{}
+	for _, a := range t.Targets() {
+		pc.Apps[a.Alias] = bot.Target{ClientID: a.ClientID, VaultURI: a.VaultURI, ClientIDName: a.ClientIDName, SecretName: a.SecretName}
+	}
+	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
+	scfg.Addr = *botAddr
+	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {
+		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox"}, nil
+	}}
+	c.printDemoUsers(t)
+	return sb.runBot(ctx, cfg, scfg, withRule(pc, t.AppRule), func(ctx context.Context, srv *bot.Server, log *slog.Logger) error {
+		return sandbox.Run(ctx, sandbox.Options{World: w, ServeBot: srv.Serve, Addr: *addr, BotAddr: *botAddr, Out: c.stdout, Log: log})
+	})
+}
+
+// withRule makes rule the approval rule of every app.
+func withRule(pc policyConfig, rule func(clientID string) rotation.AppRule) policyConfig {
+	pc.Rules = map[string]rotation.AppRule{}
+	for _, t := range pc.Apps {
+		pc.Rules[strings.ToLower(t.ClientID)] = rule(t.ClientID)
+	}
+	pc.DefaultRule = rule("")
+	return pc
+}
+
+// printDemoUsers says, on start, which demo users exist and what each may do.
+func (c *cli) printDemoUsers(t *sandbox.Tenant) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "Demo users (choose one at the top of the page):")
+	for _, u := range t.Users {
+		request, approve := t.Permissions(u)
+		may := "may neither request nor approve"
+		switch {
+		case request && approve:
+			may = "may request and approve"
+		case request:
+			may = "may request"
+		case approve:
+			may = "may approve"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Name, u.Title, may)
+	}
+	_ = tw.Flush()
+}
