@@ -14,6 +14,7 @@ package kv
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // MaxValueBytes bounds one value (Azure Tables allows 64 KiB per binary
@@ -64,8 +65,9 @@ type Store interface {
 	// ErrInvalid.
 	Create(ctx context.Context, table, key string, value []byte) (string, error)
 	// Update replaces the item at key if its ETag is still etag, and
-	// returns the new ETag. Errors: ErrConflict (changed or deleted),
-	// ErrNotFound, ErrInvalid.
+	// returns the new ETag. Errors: ErrConflict (changed since etag was
+	// read), ErrNotFound (missing, including deleted since etag was read),
+	// ErrInvalid (also for an empty etag).
 	Update(ctx context.Context, table, key string, value []byte, etag string) (string, error)
 	// Delete removes the item at key if its ETag is still etag (any ETag
 	// when etag is empty). Deleting a missing item succeeds. Errors:
@@ -97,4 +99,42 @@ func ValidTable(table string) bool {
 		return true
 	}
 	return false
+}
+
+// CheckItem returns an error wrapping ErrInvalid when table or key breaks
+// the rules above; backends call it before touching storage.
+func CheckItem(table, key string) error {
+	if !ValidTable(table) {
+		return fmt.Errorf("unknown table %.40q: %w", table, ErrInvalid)
+	}
+	if !ValidKey(key) {
+		return fmt.Errorf("bad key %.40q (%d bytes): %w", key, len(key), ErrInvalid)
+	}
+	return nil
+}
+
+// CheckWrite is CheckItem plus the value's size limit.
+func CheckWrite(table, key string, value []byte) error {
+	if err := CheckItem(table, key); err != nil {
+		return err
+	}
+	if len(value) > MaxValueBytes {
+		return fmt.Errorf("value of %d bytes exceeds %d: %w", len(value), MaxValueBytes, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckList checks List's arguments: a known table, a prefix that some
+// valid key can start with (or none), and a limit of at least zero.
+func CheckList(table, prefix string, limit int) error {
+	if !ValidTable(table) {
+		return fmt.Errorf("unknown table %.40q: %w", table, ErrInvalid)
+	}
+	if prefix != "" && !ValidKey(prefix) {
+		return fmt.Errorf("bad prefix %.40q (%d bytes): %w", prefix, len(prefix), ErrInvalid)
+	}
+	if limit < 0 {
+		return fmt.Errorf("negative limit %d: %w", limit, ErrInvalid)
+	}
+	return nil
 }
