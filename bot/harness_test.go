@@ -156,7 +156,6 @@ type harness struct {
 	refs   *MemoryReferences
 	dir    *rotationtest.Directory
 	vault  *rotationtest.Vault
-	rots   *countingRotations
 	roles  *rotationtest.Roles
 	state  *kvstore.Store
 	logs   *syncBuffer
@@ -191,12 +190,6 @@ func (h *harness) rotations() int {
 		}
 	}
 	return n
-}
-
-// countingRotations is the Rotator as the bot's status and retire
-// commands see it.
-type countingRotations struct {
-	Rotations
 }
 
 // teeAuditor records events in memory (for assertions) and in the
@@ -245,7 +238,6 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.gate = &gatedVerifier{Verifier: h.dir.Verifier(), gate: o.gate}
 	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.gate, Store: h.state,
 		Audit: audit, Clock: clock, Policy: policy, Log: log}
-	h.rots = &countingRotations{Rotations: rot}
 	h.roles = rotationtest.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
 	h.roles.AddMember(groupRequesters, meganOID)
@@ -279,7 +271,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		ServiceURLs: urls, Sender: sender, Rotations: h.rots, Audit: audit, References: h.refs, Dedup: h.state,
+		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: h.refs, Dedup: h.state,
 		Approvals: approvals, Roles: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {

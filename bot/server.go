@@ -153,9 +153,6 @@ func orDefault[T int | int64 | time.Duration](v, d T) T {
 	return v
 }
 
-// Handler returns the HTTP handler (for tests that bring their own server).
-func (s *Server) Handler() http.Handler { return s.echo }
-
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
