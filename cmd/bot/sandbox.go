@@ -57,6 +57,11 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	pc := builtinPolicy()
 	pc.Policy = w.Policy(rotation.DefaultPolicy())
 	pc.Roles, pc.Tenants = t.RoleConfig(), []string{t.Tenant.ID}
+	if scfg.AppID != "" {
+		// Real Teams against the demo tenant: activities come from the
+		// bot's own tenant (MicrosoftAppTenantId, KEYTURN_ALLOWED_TENANTS).
+		pc.Tenants = append(pc.Tenants, scfg.Tenants...)
+	}
 	pc.Apps = map[string]bot.Target{}
 	for _, a := range t.Targets() {
 		pc.Apps[a.Alias] = bot.Target{ClientID: a.ClientID, VaultURI: a.VaultURI, ClientIDName: a.ClientIDName, SecretName: a.SecretName}
