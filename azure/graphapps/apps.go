@@ -135,7 +135,7 @@ func (c *Client) RemovePassword(ctx context.Context, objectID, keyID string) err
 		return nil
 	}
 	var ge *graphError
-	if !errors.As(err, &ge) || !(ge.kind == kindNotFound || ge.kind == kindRejected && ge.status == 400) {
+	if !errors.As(err, &ge) || !(ge.Kind == kindNotFound || ge.Kind == kindRejected && ge.Facts.Status == 400) {
 		return fmt.Errorf("remove password %s from application %s: %w", kid, id, err)
 	}
 	app, gerr := c.passwordsOf(ctx, id)

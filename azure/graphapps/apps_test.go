@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -36,7 +37,7 @@ func TestGetApp(t *testing.T) {
 		t.Errorf("GetApp =\n%+v\nwant\n%+v", app, want)
 	}
 
-	reqs := h.graph.seen()
+	reqs := h.graph.Seen()
 	if len(reqs) != 1 {
 		t.Fatalf("requests = %d, want 1", len(reqs))
 	}
@@ -47,10 +48,10 @@ func TestGetApp(t *testing.T) {
 	if got, want := strings.Split(r.Query.Get("$select"), ","), appFields; !reflect.DeepEqual(got, want) {
 		t.Errorf("$select = %v, want %v (query %v)", got, want, r.Query)
 	}
-	if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+graphtest.Token {
 		t.Errorf("Authorization = %q", got)
 	}
-	if got := h.cred.scopes; len(got) != 1 || !reflect.DeepEqual(got[0], []string{"https://graph.microsoft.com/.default"}) {
+	if got := h.cred.Scopes(); len(got) != 1 || !reflect.DeepEqual(got[0], []string{"https://graph.microsoft.com/.default"}) {
 		t.Errorf("token scopes = %v", got)
 	}
 }
@@ -70,7 +71,7 @@ func TestGetAppNotFound(t *testing.T) {
 	if strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("error %q quotes the response body", err)
 	}
-	if n := len(h.graph.seen()); n != 1 {
+	if n := len(h.graph.Seen()); n != 1 {
 		t.Errorf("requests = %d, want 1 (404 is not retried)", n)
 	}
 }
@@ -120,7 +121,7 @@ func TestInvalidIDsNeverReachGraph(t *testing.T) {
 			t.Errorf("AddPassword(%s): err = %v, want ErrInvalid", tc.name, err)
 		}
 	}
-	if n := len(h.graph.seen()); n != 0 {
+	if n := len(h.graph.Seen()); n != 0 {
 		t.Errorf("%d requests reached graph, want 0", n)
 	}
 }
@@ -143,7 +144,7 @@ func TestAddPassword(t *testing.T) {
 		t.Errorf("credential = %+v, want %+v", np.PasswordCredential, want)
 	}
 
-	reqs := h.graph.seen()
+	reqs := h.graph.Seen()
 	if len(reqs) != 1 {
 		t.Fatalf("requests = %d, want 1", len(reqs))
 	}

@@ -13,16 +13,8 @@ import (
 
 	"github.com/keyturn/keyturn/azure/azcloud"
 	"github.com/keyturn/keyturn/azure/internal/graphcore"
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 )
-
-func mustCloud(t *testing.T) azcloud.Cloud {
-	t.Helper()
-	c, err := azcloud.Lookup(azcloud.AzurePublic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // stockMiddlewares is the Graph SDK's default chain, retry handler included.
 func stockMiddlewares() []khttp.Middleware {
@@ -55,13 +47,13 @@ func rawAddPassword(c *Client) error {
 
 func TestNewChainHasNoRetryingHandler(t *testing.T) {
 	h := newHarness(t)
-	h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: 503, code: "ServiceUnavailable", times: -1,
-		header: map[string]string{"Retry-After": "0"}})
+	h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: 503, Code: "ServiceUnavailable", Times: -1,
+		Header: map[string]string{"Retry-After": "0"}})
 	// Without the per-request option, New's chain still sends once.
 	if err := rawAddPassword(h.c); err == nil {
 		t.Fatal("raw addPassword succeeded against a 503")
 	}
-	if n := h.graph.count("POST", "/addPassword"); n != 1 {
+	if n := h.graph.Count("POST", "/addPassword"); n != 1 {
 		t.Errorf("New's middleware chain sent %d POSTs, want 1", n)
 	}
 	mw, err := graphcore.Middlewares()
@@ -74,11 +66,11 @@ func TestNewChainHasNoRetryingHandler(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
-	cloud := mustCloud(t)
-	cred := &fakeCred{}
+	cloud := graphtest.Cloud(t)
+	cred := &graphtest.Credential{}
 	tests := []struct {
 		name string
-		cred *fakeCred
+		cred *graphtest.Credential
 		c    azcloud.Cloud
 		opts Options
 	}{
@@ -125,28 +117,28 @@ func TestNewValidation(t *testing.T) {
 // the base URL's host.
 func TestTokensOnlyForTheGraphHost(t *testing.T) {
 	h := newHarness(t)
-	c, err := New(h.cred, mustCloud(t), nil, Options{BaseURL: h.graph.srv.URL + "/v1.0"})
+	c, err := New(h.cred, graphtest.Cloud(t), nil, Options{BaseURL: h.graph.URL + "/v1.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.GetApp(context.Background(), testClientID); err != nil {
 		t.Fatalf("GetApp: %v", err)
 	}
-	if got := h.graph.seen()[0].Header.Get("Authorization"); got != "Bearer "+testToken {
+	if got := h.graph.Seen()[0].Header.Get("Authorization"); got != "Bearer "+graphtest.Token {
 		t.Errorf("Authorization to the base url host = %q", got)
 	}
 	// Same server reached under another name: no token goes there.
-	_, port, err := net.SplitHostPort(h.graph.srv.Listener.Addr().String())
+	_, port, err := net.SplitHostPort(h.graph.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.adapter.SetBaseUrl("http://localhost:" + port + "/v1.0")
 	_, err = c.GetApp(context.Background(), testClientID)
 	var ge *graphError
-	if !errors.As(err, &ge) || ge.status != 401 {
+	if !errors.As(err, &ge) || ge.Facts.Status != 401 {
 		t.Fatalf("err = %v, want the fake's 401 for a request without token", err)
 	}
-	if got := h.graph.seen()[1].Header.Get("Authorization"); got != "" {
+	if got := h.graph.Seen()[1].Header.Get("Authorization"); got != "" {
 		t.Errorf("token sent to a host other than the base url's: %q", got)
 	}
 }

@@ -1,10 +1,6 @@
 package graphapps
 
 import (
-	"log/slog"
-	"strings"
-	"time"
-
 	"github.com/keyturn/keyturn/azure/internal/graphcore"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -42,66 +38,18 @@ const (
 // concurrentRequestText identifies Graph's write-contention message.
 const concurrentRequestText = "concurrent requests"
 
-// graphError is a translated failure. Its text holds the sentinel's words,
-// the status, the OData code and the request IDs, never a response body.
-type graphError struct {
-	kind            kind
-	sentinel        error // a rotation sentinel, or nil
-	status          int
-	code            string
-	requestID       string
-	clientRequestID string
-	retryAfter      time.Duration
-	hasRetryAfter   bool
-	advice          string
-	cause           error // transport or context error; never SDK response text
-	attempts        int   // set by the retry loop when it gave up
+// Words implements graphcore.Kind: a failure without a sentinel was either
+// never sent or refused.
+func (k kind) Words() string {
+	if k == kindNotSent {
+		return "graph request not sent"
+	}
+	return "graph refused the request"
 }
 
-func (e *graphError) Error() string {
-	var b strings.Builder
-	switch {
-	case e.sentinel != nil:
-		b.WriteString(e.sentinel.Error())
-	case e.kind == kindNotSent:
-		b.WriteString("graph request not sent")
-	default:
-		b.WriteString("graph refused the request")
-	}
-	if d := e.facts().Details(e.attempts); d != "" {
-		b.WriteString(" (" + d + ")")
-	}
-	if e.advice != "" {
-		b.WriteString(": " + e.advice)
-	}
-	if e.cause != nil {
-		b.WriteString(": " + e.cause.Error())
-	}
-	return b.String()
-}
-
-// Unwrap exposes the sentinel and the cause to errors.Is and errors.As.
-func (e *graphError) Unwrap() []error {
-	var errs []error
-	if e.sentinel != nil {
-		errs = append(errs, e.sentinel)
-	}
-	if e.cause != nil {
-		errs = append(errs, e.cause)
-	}
-	return errs
-}
-
-var _ graphcore.Failure = (*graphError)(nil)
-
-// facts returns e's identifying fields for graphcore's formatting.
-func (e *graphError) facts() graphcore.Facts {
-	return graphcore.Facts{Status: e.status, Code: e.code, RequestID: e.requestID, ClientRequestID: e.clientRequestID}
-}
-
-// RetryClass implements graphcore.Failure.
-func (e *graphError) RetryClass() graphcore.RetryClass {
-	switch e.kind {
+// RetryClass implements graphcore.Kind.
+func (k kind) RetryClass() graphcore.RetryClass {
+	switch k {
 	case kindThrottled:
 		return graphcore.RetryThrottled
 	case kindConcurrent:
@@ -112,14 +60,12 @@ func (e *graphError) RetryClass() graphcore.RetryClass {
 	return graphcore.NoRetry
 }
 
-// RetryAfter implements graphcore.Failure.
-func (e *graphError) RetryAfter() (time.Duration, bool) { return e.retryAfter, e.hasRetryAfter }
+// graphError is a translated failure: graphcore's Error with this package's
+// kinds. Its text holds the sentinel's words, the status, the OData code
+// and the request IDs, never a response body.
+type graphError = graphcore.Error[kind]
 
-// LogAttrs implements graphcore.Failure.
-func (e *graphError) LogAttrs() []slog.Attr { return e.facts().LogAttrs() }
-
-// SetAttempts implements graphcore.Failure.
-func (e *graphError) SetAttempts(n int) { e.attempts = n }
+var _ graphcore.Failure = (*graphError)(nil)
 
 // call describes one operation for translate and the retry loop.
 type call struct {
@@ -134,48 +80,47 @@ type call struct {
 // recorder saw of it.
 func translate(err error, x *graphcore.Exchange, c call, ownerID string) *graphError {
 	f := graphcore.Inspect(err, x)
-	e := &graphError{status: f.Status, code: f.Code, requestID: f.RequestID, clientRequestID: f.ClientRequestID,
-		retryAfter: f.RetryAfter, hasRetryAfter: f.HasRetryAfter}
+	e := graphcore.NewError[kind](f)
 
 	switch {
 	case !f.Sent:
 		// Token acquisition, request building or a context that ended first:
 		// nothing reached the wire.
-		e.kind, e.cause = kindNotSent, err
+		e.Kind, e.Cause = kindNotSent, err
 		if ctxErr := graphcore.ContextError(err); ctxErr != nil {
-			e.cause = ctxErr
+			e.Cause = ctxErr
 		}
-	case e.status == 0:
+	case f.Status == 0:
 		// Sent, and no answer: timeout, reset, refused connection. Transport
 		// and context errors name only the URL, which holds validated IDs.
-		e.kind, e.sentinel, e.cause = kindTransport, rotation.ErrAmbiguous, err
-	case e.status < 400:
+		e.Kind, e.Sentinel, e.Cause = kindTransport, rotation.ErrAmbiguous, err
+	case f.Status < 400:
 		// A success whose body the SDK could not read. Its text is not
 		// kept: it may quote the body, and the body may hold a secret.
-		e.kind, e.sentinel = kindUnreadable, rotation.ErrAmbiguous
-		e.advice = "the response could not be read"
-	case e.code == codeConcurrency || e.status == 400 && e.code == codeBadRequest && isConcurrencyMessage(f):
-		e.kind, e.sentinel = kindConcurrent, rotation.ErrThrottled
-	case e.status == 429:
-		e.kind, e.sentinel = kindThrottled, rotation.ErrThrottled
-	case e.code == codeLifetime:
-		e.kind, e.sentinel = kindLifetime, rotation.ErrLifetimePolicy
-	case e.code == codeTypeNotAllowed, e.code == codeTooManyPasswords, e.code == codeObjectSizeTooBig:
-		e.kind, e.sentinel = kindForbidden, rotation.ErrPasswordsForbidden
-	case e.status == 404:
-		e.kind, e.sentinel = kindNotFound, rotation.ErrAppNotFound
-		e.advice = "no application " + c.app + " is visible to keyturn"
-	case e.status == 403:
-		e.kind, e.sentinel = kindNotOwner, rotation.ErrNotOwner
-		e.advice = "add keyturn's service principal as an owner of the application: " +
+		e.Kind, e.Sentinel = kindUnreadable, rotation.ErrAmbiguous
+		e.Advice = "the response could not be read"
+	case f.Code == codeConcurrency || f.Status == 400 && f.Code == codeBadRequest && isConcurrencyMessage(f):
+		e.Kind, e.Sentinel = kindConcurrent, rotation.ErrThrottled
+	case f.Status == 429:
+		e.Kind, e.Sentinel = kindThrottled, rotation.ErrThrottled
+	case f.Code == codeLifetime:
+		e.Kind, e.Sentinel = kindLifetime, rotation.ErrLifetimePolicy
+	case f.Code == codeTypeNotAllowed, f.Code == codeTooManyPasswords, f.Code == codeObjectSizeTooBig:
+		e.Kind, e.Sentinel = kindForbidden, rotation.ErrPasswordsForbidden
+	case f.Status == 404:
+		e.Kind, e.Sentinel = kindNotFound, rotation.ErrAppNotFound
+		e.Advice = "no application " + c.app + " is visible to keyturn"
+	case f.Status == 403:
+		e.Kind, e.Sentinel = kindNotOwner, rotation.ErrNotOwner
+		e.Advice = "add keyturn's service principal as an owner of the application: " +
 			"az ad app owner add --id " + c.app + " --owner-object-id " + ownerID +
 			"; keyturn also needs the Application.ReadWrite.OwnedBy application permission, admin-consented"
-	case e.status == 503, e.status == 504:
-		e.kind, e.sentinel = kindUnavailable, rotation.ErrAmbiguous
-	case e.status >= 500:
-		e.kind, e.sentinel = kindServer, rotation.ErrAmbiguous
+	case f.Status == 503, f.Status == 504:
+		e.Kind, e.Sentinel = kindUnavailable, rotation.ErrAmbiguous
+	case f.Status >= 500:
+		e.Kind, e.Sentinel = kindServer, rotation.ErrAmbiguous
 	default:
-		e.kind = kindRejected
+		e.Kind = kindRejected
 	}
 	return e
 }

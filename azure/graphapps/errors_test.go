@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -42,8 +43,8 @@ func TestAddPasswordRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: tc.status, code: tc.code,
-				message: "Insufficient privileges to complete the operation. " + canary})
+			h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: tc.status, Code: tc.code,
+				Message: "Insufficient privileges to complete the operation. " + canary})
 			_, err := h.c.AddPassword(context.Background(), testObjectID, "keyturn-r1", testEnd)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
@@ -58,10 +59,10 @@ func TestAddPasswordRefusals(t *testing.T) {
 					t.Errorf("error %q quotes the response body (%q)", err, s)
 				}
 			}
-			if n := h.graph.count("POST", "/addPassword"); n != 1 {
+			if n := h.graph.Count("POST", "/addPassword"); n != 1 {
 				t.Errorf("addPassword reached graph %d times, want 1", n)
 			}
-			if w := h.sleep.got(); len(w) != 0 {
+			if w := h.sleep.Waits(); len(w) != 0 {
 				t.Errorf("slept %v for a final refusal", w)
 			}
 		})
@@ -75,8 +76,8 @@ func TestAddPasswordAmbiguousThenReconcile(t *testing.T) {
 	for _, status := range []int{503, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			h := newHarness(t)
-			h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: status, code: "GatewayTimeout", apply: true,
-				header: map[string]string{"Retry-After": "0"}})
+			h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: status, Code: "GatewayTimeout", Apply: true,
+				Header: map[string]string{"Retry-After": "0"}})
 			ctx := context.Background()
 			np, err := h.c.AddPassword(ctx, testObjectID, "keyturn-r9", testEnd)
 			if !errors.Is(err, rotation.ErrAmbiguous) {
@@ -85,7 +86,7 @@ func TestAddPasswordAmbiguousThenReconcile(t *testing.T) {
 			if !np.Secret.IsZero() {
 				t.Error("an ambiguous answer returned a secret")
 			}
-			if n := h.graph.count("POST", "/addPassword"); n != 1 {
+			if n := h.graph.Count("POST", "/addPassword"); n != 1 {
 				t.Fatalf("addPassword reached graph %d times, want exactly 1", n)
 			}
 			app, err := h.c.GetApp(ctx, testClientID)
@@ -104,19 +105,19 @@ func TestAddPasswordAmbiguousThenReconcile(t *testing.T) {
 // per-request option alone keeps addPassword to one send.
 func TestPerRequestOptionStopsStockRetryHandler(t *testing.T) {
 	h := newHarness(t)
-	cloud := mustCloud(t)
+	cloud := graphtest.Cloud(t)
 	c, err := newClient(h.cred, cloud, nil, h.options(), stockRetryChain())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: 503, code: "ServiceUnavailable", times: -1,
-		header: map[string]string{"Retry-After": "0"}})
+	h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: 503, Code: "ServiceUnavailable", Times: -1,
+		Header: map[string]string{"Retry-After": "0"}})
 
 	// Control: the same POST without the option is re-sent by kiota.
 	if err := rawAddPassword(c); err == nil {
 		t.Fatal("raw addPassword succeeded against a 503")
 	}
-	if n := h.graph.count("POST", "/addPassword"); n != 4 {
+	if n := h.graph.Count("POST", "/addPassword"); n != 4 {
 		t.Fatalf("control: stock retry handler sent %d POSTs, want 4 (1 + 3 retries); the test cannot prove anything", n)
 	}
 
@@ -124,7 +125,7 @@ func TestPerRequestOptionStopsStockRetryHandler(t *testing.T) {
 	if !errors.Is(err, rotation.ErrAmbiguous) {
 		t.Fatalf("err = %v, want ErrAmbiguous", err)
 	}
-	if n := h.graph.count("POST", "/addPassword") - 4; n != 1 {
+	if n := h.graph.Count("POST", "/addPassword") - 4; n != 1 {
 		t.Errorf("AddPassword sent %d POSTs, want 1", n)
 	}
 }
@@ -134,7 +135,7 @@ func TestRemovePassword(t *testing.T) {
 	if err := h.c.RemovePassword(context.Background(), testObjectID, strings.ToUpper(oldKeyID)); err != nil {
 		t.Fatalf("RemovePassword: %v", err)
 	}
-	reqs := h.graph.seen()
+	reqs := h.graph.Seen()
 	if len(reqs) != 1 {
 		t.Fatalf("requests = %d, want 1", len(reqs))
 	}
@@ -160,7 +161,7 @@ func TestRemovePasswordAlreadyGone(t *testing.T) {
 			if err := h.c.RemovePassword(context.Background(), testObjectID, gone); err != nil {
 				t.Fatalf("RemovePassword of an absent key: %v, want nil", err)
 			}
-			reqs := h.graph.seen()
+			reqs := h.graph.Seen()
 			if len(reqs) != 2 {
 				t.Fatalf("requests = %d, want removePassword then a read", len(reqs))
 			}
@@ -186,10 +187,10 @@ func TestRemovePasswordFailures(t *testing.T) {
 	})
 	t.Run("refused while the key is still there", func(t *testing.T) {
 		h := newHarness(t)
-		h.graph.inject(fault{method: "POST", suffix: "/removePassword", status: 400, code: "Request_BadRequest", message: "Something else."})
+		h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/removePassword", Status: 400, Code: "Request_BadRequest", Message: "Something else."})
 		err := h.c.RemovePassword(context.Background(), testObjectID, oldKeyID)
 		var ge *graphError
-		if err == nil || !errors.As(err, &ge) || ge.status != 400 {
+		if err == nil || !errors.As(err, &ge) || ge.Facts.Status != 400 {
 			t.Fatalf("err = %v, want the 400", err)
 		}
 		if got := h.graph.credentials(); len(got) != 1 {
@@ -198,7 +199,7 @@ func TestRemovePasswordFailures(t *testing.T) {
 	})
 	t.Run("not an owner", func(t *testing.T) {
 		h := newHarness(t)
-		h.graph.inject(fault{method: "POST", suffix: "/removePassword", status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges."})
+		h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/removePassword", Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges."})
 		err := h.c.RemovePassword(context.Background(), testObjectID, oldKeyID)
 		if !errors.Is(err, rotation.ErrNotOwner) || !strings.Contains(err.Error(), "az ad app owner add --id "+testObjectID) {
 			t.Fatalf("err = %v, want ErrNotOwner with instructions", err)
@@ -209,7 +210,7 @@ func TestRemovePasswordFailures(t *testing.T) {
 func TestNotSentIsNotAmbiguous(t *testing.T) {
 	t.Run("token failure", func(t *testing.T) {
 		h := newHarness(t)
-		h.cred.err = errors.New("AADSTS700016: application not found in the directory")
+		h.cred.SetErr(errors.New("AADSTS700016: application not found in the directory"))
 		_, err := h.c.AddPassword(context.Background(), testObjectID, "keyturn-r1", testEnd)
 		if err == nil || errors.Is(err, rotation.ErrAmbiguous) {
 			t.Fatalf("err = %v, want a plain failure", err)
@@ -217,7 +218,7 @@ func TestNotSentIsNotAmbiguous(t *testing.T) {
 		if !strings.Contains(err.Error(), "not sent") || !strings.Contains(err.Error(), "AADSTS700016") {
 			t.Errorf("error %q should say the request was not sent and why", err)
 		}
-		if n := len(h.graph.seen()); n != 0 {
+		if n := len(h.graph.Seen()); n != 0 {
 			t.Errorf("%d requests reached graph", n)
 		}
 	})
@@ -229,14 +230,14 @@ func TestNotSentIsNotAmbiguous(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || errors.Is(err, rotation.ErrAmbiguous) {
 			t.Fatalf("err = %v, want context.Canceled, not ambiguous", err)
 		}
-		if n := len(h.graph.seen()); n != 0 {
+		if n := len(h.graph.Seen()); n != 0 {
 			t.Errorf("%d requests reached graph", n)
 		}
 	})
 	t.Run("cancelled while waiting to retry", func(t *testing.T) {
 		h := newHarness(t)
-		h.sleep.err = context.Canceled
-		h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests"})
+		h.sleep.SetErr(context.Canceled)
+		h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: 429, Code: "TooManyRequests"})
 		_, err := h.c.AddPassword(context.Background(), testObjectID, "keyturn-r1", testEnd)
 		if !errors.Is(err, rotation.ErrThrottled) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want ErrThrottled and context.Canceled", err)
@@ -262,8 +263,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	outputs = append(outputs, fmt.Sprintf("%v|%+v|%#v|%s", np, np, np, np), string(j))
 
 	// A success without a key id: the secret came back but cannot be used.
-	h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: 200, apply: true,
-		body: `{"displayName":"keyturn-r6","secretText":"` + canary + `","hint":"CAN"}`})
+	h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: 200, Apply: true,
+		Body: `{"displayName":"keyturn-r6","secretText":"` + canary + `","hint":"CAN"}`})
 	np2, err := h.c.AddPassword(ctx, testObjectID, "keyturn-r6", testEnd)
 	if !errors.Is(err, rotation.ErrAmbiguous) || !np2.Secret.IsZero() {
 		t.Errorf("answer without key id: err = %v, secret set = %v", err, !np2.Secret.IsZero())
@@ -271,8 +272,8 @@ func TestSecretNeverLeaks(t *testing.T) {
 	outputs = append(outputs, fmt.Sprintf("%v %+v", err, np2))
 
 	// A success whose body is broken around the secret.
-	h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: 200, apply: true,
-		body: `{"keyId":"00000009-0000-4000-8000-00000000abcd","secretText":"` + canary + `",`})
+	h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: 200, Apply: true,
+		Body: `{"keyId":"00000009-0000-4000-8000-00000000abcd","secretText":"` + canary + `",`})
 	_, err = h.c.AddPassword(ctx, testObjectID, "keyturn-r7", testEnd)
 	if !errors.Is(err, rotation.ErrAmbiguous) {
 		t.Errorf("unreadable answer: err = %v, want ErrAmbiguous", err)
@@ -281,13 +282,13 @@ func TestSecretNeverLeaks(t *testing.T) {
 
 	// Error bodies that quote the secret.
 	for _, st := range []int{400, 403, 429, 500} {
-		h.graph.inject(fault{method: "POST", suffix: "/addPassword", status: st, code: "X", message: canary})
+		h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/addPassword", Status: st, Code: "X", Message: canary})
 		_, err := h.c.AddPassword(ctx, testObjectID, "keyturn-r8", testEnd)
 		outputs = append(outputs, fmt.Sprintf("%v %+v", err, err))
 	}
 	// GET answers never carry secretText, but if one did it must not come through.
-	h.graph.inject(fault{method: "GET", suffix: "')", status: 200,
-		body: `{"id":"` + testObjectID + `","appId":"` + testClientID + `","passwordCredentials":[{"keyId":"` + oldKeyID + `","secretText":"` + canary + `"}]}`})
+	h.graph.Inject(graphtest.Fault{Method: "GET", Suffix: "')", Status: 200,
+		Body: `{"id":"` + testObjectID + `","appId":"` + testClientID + `","passwordCredentials":[{"keyId":"` + oldKeyID + `","secretText":"` + canary + `"}]}`})
 	app, err := h.c.GetApp(ctx, testClientID)
 	if err != nil {
 		t.Fatalf("GetApp: %v", err)

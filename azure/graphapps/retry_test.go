@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/azure/internal/graphcore"
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 )
 
 func TestRetries(t *testing.T) {
-	type step = fault
+	type step = graphtest.Fault
 	tests := []struct {
 		name      string
 		op        string // get, add, remove
@@ -25,28 +26,28 @@ func TestRetries(t *testing.T) {
 		{
 			name:      "add: 429 with Retry-After, then success",
 			op:        "add",
-			faults:    []step{{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests", message: "throttled", header: map[string]string{"Retry-After": "7"}}},
+			faults:    []step{{Method: "POST", Suffix: "/addPassword", Status: 429, Code: "TooManyRequests", Message: "throttled", Header: map[string]string{"Retry-After": "7"}}},
 			wantHits:  2,
 			wantWaits: []time.Duration{7 * time.Second},
 		},
 		{
 			name:      "add: 429 with a huge Retry-After waits the cap",
 			op:        "add",
-			faults:    []step{{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests", header: map[string]string{"Retry-After": "3600"}}},
+			faults:    []step{{Method: "POST", Suffix: "/addPassword", Status: 429, Code: "TooManyRequests", Header: map[string]string{"Retry-After": "3600"}}},
 			wantHits:  2,
 			wantWaits: []time.Duration{graphcore.MaxRetryAfter},
 		},
 		{
 			name:      "add: 429 without Retry-After backs off",
 			op:        "add",
-			faults:    []step{{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests", times: 2}},
+			faults:    []step{{Method: "POST", Suffix: "/addPassword", Status: 429, Code: "TooManyRequests", Times: 2}},
 			wantHits:  3,
 			wantWaits: []time.Duration{time.Second, 2 * time.Second},
 		},
 		{
 			name:      "add: 429 every time is ErrThrottled after four attempts",
 			op:        "add",
-			faults:    []step{{method: "POST", suffix: "/addPassword", status: 429, code: "TooManyRequests", times: -1, header: map[string]string{"Retry-After": "2"}}},
+			faults:    []step{{Method: "POST", Suffix: "/addPassword", Status: 429, Code: "TooManyRequests", Times: -1, Header: map[string]string{"Retry-After": "2"}}},
 			wantErr:   rotation.ErrThrottled,
 			wantHits:  4,
 			wantWaits: []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second},
@@ -54,71 +55,71 @@ func TestRetries(t *testing.T) {
 		{
 			name: "add: 400 concurrent requests, then success",
 			op:   "add",
-			faults: []step{{method: "POST", suffix: "/addPassword", status: 400, code: "Request_BadRequest",
-				message: "Error due to concurrent requests being made to the tenant. Please wait briefly and retry."}},
+			faults: []step{{Method: "POST", Suffix: "/addPassword", Status: 400, Code: "Request_BadRequest",
+				Message: "Error due to concurrent requests being made to the tenant. Please wait briefly and retry."}},
 			wantHits:  2,
 			wantWaits: []time.Duration{time.Second},
 		},
 		{
 			name:      "add: 409 Directory_ConcurrencyViolation, then success",
 			op:        "add",
-			faults:    []step{{method: "POST", suffix: "/addPassword", status: 409, code: "Directory_ConcurrencyViolation", message: "Error due to concurrent requests being made to the tenant."}},
+			faults:    []step{{Method: "POST", Suffix: "/addPassword", Status: 409, Code: "Directory_ConcurrencyViolation", Message: "Error due to concurrent requests being made to the tenant."}},
 			wantHits:  2,
 			wantWaits: []time.Duration{time.Second},
 		},
 		{
 			name:     "add: another 400 Request_BadRequest is not retried",
 			op:       "add",
-			faults:   []step{{method: "POST", suffix: "/addPassword", status: 400, code: "Request_BadRequest", message: "Invalid value specified for property 'endDateTime'."}},
+			faults:   []step{{Method: "POST", Suffix: "/addPassword", Status: 400, Code: "Request_BadRequest", Message: "Invalid value specified for property 'endDateTime'."}},
 			wantErr:  errRejected,
 			wantHits: 1,
 		},
 		{
 			name:     "add: 503 is ambiguous and sent once",
 			op:       "add",
-			faults:   []step{{method: "POST", suffix: "/addPassword", status: 503, code: "ServiceUnavailable", header: map[string]string{"Retry-After": "0"}}},
+			faults:   []step{{Method: "POST", Suffix: "/addPassword", Status: 503, Code: "ServiceUnavailable", Header: map[string]string{"Retry-After": "0"}}},
 			wantErr:  rotation.ErrAmbiguous,
 			wantHits: 1,
 		},
 		{
 			name:     "add: 500 is ambiguous and sent once",
 			op:       "add",
-			faults:   []step{{method: "POST", suffix: "/addPassword", status: 500, code: "InternalServerError"}},
+			faults:   []step{{Method: "POST", Suffix: "/addPassword", Status: 500, Code: "InternalServerError"}},
 			wantErr:  rotation.ErrAmbiguous,
 			wantHits: 1,
 		},
 		{
 			name:     "add: gateway 504 with an HTML body is ambiguous",
 			op:       "add",
-			faults:   []step{{method: "POST", suffix: "/addPassword", status: 504, contentType: "text/html", body: "<html>Gateway Timeout</html>"}},
+			faults:   []step{{Method: "POST", Suffix: "/addPassword", Status: 504, ContentType: "text/html", Body: "<html>Gateway Timeout</html>"}},
 			wantErr:  rotation.ErrAmbiguous,
 			wantHits: 1,
 		},
 		{
 			name:     "add: dropped connection is ambiguous",
 			op:       "add",
-			faults:   []step{{method: "POST", suffix: "/addPassword", hangUp: true}},
+			faults:   []step{{Method: "POST", Suffix: "/addPassword", HangUp: true}},
 			wantErr:  rotation.ErrAmbiguous,
 			wantHits: 1,
 		},
 		{
 			name:      "get: 503 twice, then success",
 			op:        "get",
-			faults:    []step{{method: "GET", suffix: "')", status: 503, code: "ServiceUnavailable", times: 2}},
+			faults:    []step{{Method: "GET", Suffix: "')", Status: 503, Code: "ServiceUnavailable", Times: 2}},
 			wantHits:  3,
 			wantWaits: []time.Duration{time.Second, 2 * time.Second},
 		},
 		{
 			name:      "get: 504 honours Retry-After",
 			op:        "get",
-			faults:    []step{{method: "GET", suffix: "')", status: 504, code: "GatewayTimeout", header: map[string]string{"Retry-After": "3"}}},
+			faults:    []step{{Method: "GET", Suffix: "')", Status: 504, Code: "GatewayTimeout", Header: map[string]string{"Retry-After": "3"}}},
 			wantHits:  2,
 			wantWaits: []time.Duration{3 * time.Second},
 		},
 		{
 			name:      "get: 503 every time is ambiguous",
 			op:        "get",
-			faults:    []step{{method: "GET", suffix: "')", status: 503, code: "ServiceUnavailable", times: -1}},
+			faults:    []step{{Method: "GET", Suffix: "')", Status: 503, Code: "ServiceUnavailable", Times: -1}},
 			wantErr:   rotation.ErrAmbiguous,
 			wantHits:  4,
 			wantWaits: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second},
@@ -126,42 +127,42 @@ func TestRetries(t *testing.T) {
 		{
 			name:      "get: 429 with Retry-After, then success",
 			op:        "get",
-			faults:    []step{{method: "GET", suffix: "')", status: 429, code: "TooManyRequests", header: map[string]string{"Retry-After": "4"}}},
+			faults:    []step{{Method: "GET", Suffix: "')", Status: 429, Code: "TooManyRequests", Header: map[string]string{"Retry-After": "4"}}},
 			wantHits:  2,
 			wantWaits: []time.Duration{4 * time.Second},
 		},
 		{
 			name:     "get: 403 is ErrNotOwner and not retried",
 			op:       "get",
-			faults:   []step{{method: "GET", suffix: "')", status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges."}},
+			faults:   []step{{Method: "GET", Suffix: "')", Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges."}},
 			wantErr:  rotation.ErrNotOwner,
 			wantHits: 1,
 		},
 		{
 			name:     "get: 500 is not retried",
 			op:       "get",
-			faults:   []step{{method: "GET", suffix: "')", status: 500, code: "InternalServerError"}},
+			faults:   []step{{Method: "GET", Suffix: "')", Status: 500, Code: "InternalServerError"}},
 			wantErr:  rotation.ErrAmbiguous,
 			wantHits: 1,
 		},
 		{
 			name:      "remove: 429 then success",
 			op:        "remove",
-			faults:    []step{{method: "POST", suffix: "/removePassword", status: 429, code: "TooManyRequests", header: map[string]string{"Retry-After": "5"}}},
+			faults:    []step{{Method: "POST", Suffix: "/removePassword", Status: 429, Code: "TooManyRequests", Header: map[string]string{"Retry-After": "5"}}},
 			wantHits:  2,
 			wantWaits: []time.Duration{5 * time.Second},
 		},
 		{
 			name:      "remove: 504 then success",
 			op:        "remove",
-			faults:    []step{{method: "POST", suffix: "/removePassword", status: 504, code: "GatewayTimeout"}},
+			faults:    []step{{Method: "POST", Suffix: "/removePassword", Status: 504, Code: "GatewayTimeout"}},
 			wantHits:  2,
 			wantWaits: []time.Duration{time.Second},
 		},
 		{
 			name:      "remove: concurrent requests then success",
 			op:        "remove",
-			faults:    []step{{method: "POST", suffix: "/removePassword", status: 400, code: "Request_BadRequest", message: "Error due to concurrent requests being made to the tenant. Please wait briefly and retry."}},
+			faults:    []step{{Method: "POST", Suffix: "/removePassword", Status: 400, Code: "Request_BadRequest", Message: "Error due to concurrent requests being made to the tenant. Please wait briefly and retry."}},
 			wantHits:  2,
 			wantWaits: []time.Duration{time.Second},
 		},
@@ -170,7 +171,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			for _, f := range tc.faults {
-				h.graph.inject(f)
+				h.graph.Inject(f)
 			}
 			ctx := context.Background()
 			var err error
@@ -191,16 +192,16 @@ func TestRetries(t *testing.T) {
 				t.Fatalf("err = %v, want success", err)
 			case tc.wantErr == errRejected:
 				var ge *graphError
-				if !errors.As(err, &ge) || ge.kind != kindRejected {
+				if !errors.As(err, &ge) || ge.Kind != kindRejected {
 					t.Fatalf("err = %v, want a rejection without sentinel", err)
 				}
 			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			if got := h.graph.count(method, suffix); got != tc.wantHits {
+			if got := h.graph.Count(method, suffix); got != tc.wantHits {
 				t.Errorf("%s ...%s reached graph %d times, want %d", method, suffix, got, tc.wantHits)
 			}
-			if got := h.sleep.got(); !reflect.DeepEqual(got, tc.wantWaits) {
+			if got := h.sleep.Waits(); !reflect.DeepEqual(got, tc.wantWaits) {
 				t.Errorf("sleeps = %v, want %v", got, tc.wantWaits)
 			}
 		})

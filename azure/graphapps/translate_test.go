@@ -45,14 +45,14 @@ func TestTranslate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := translate(tc.err, tc.x, call{name: "x", app: testObjectID}, "<sp>")
-			if e.kind != tc.wantKind {
-				t.Errorf("kind = %v, want %v", e.kind, tc.wantKind)
+			if e.Kind != tc.wantKind {
+				t.Errorf("kind = %v, want %v", e.Kind, tc.wantKind)
 			}
 			if tc.want != nil && !errors.Is(e, tc.want) {
 				t.Errorf("%v is not %v", e, tc.want)
 			}
-			if tc.want == nil && e.sentinel != nil {
-				t.Errorf("sentinel = %v, want none", e.sentinel)
+			if tc.want == nil && e.Sentinel != nil {
+				t.Errorf("sentinel = %v, want none", e.Sentinel)
 			}
 			_ = e.Error() // must not panic on sparse SDK errors
 		})

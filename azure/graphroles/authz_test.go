@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
@@ -71,7 +72,7 @@ func TestAuthorizerThroughGraph(t *testing.T) {
 			}
 			// All three kinds of lookup went to Graph.
 			for _, op := range ops() {
-				if h.graph.count(op.method, op.suffix) == 0 {
+				if h.graph.Count(op.method, op.suffix) == 0 {
 					t.Errorf("no %s request ended in %s", op.method, op.suffix)
 				}
 			}
@@ -91,7 +92,7 @@ func TestAuthorizerCacheThroughGraph(t *testing.T) {
 	if err != nil || !first.Approve {
 		t.Fatalf("Grants = %+v, %v; want approve", first, err)
 	}
-	n := len(h.graph.seen())
+	n := len(h.graph.Seen())
 	if n == 0 {
 		t.Fatal("the first decision made no Graph request: the test proves nothing")
 	}
@@ -101,20 +102,20 @@ func TestAuthorizerCacheThroughGraph(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("Grants after 59 s = %+v, %v; want the cached %+v", again, err, first)
 	}
-	if got := len(h.graph.seen()); got != n {
+	if got := len(h.graph.Seen()); got != n {
 		t.Errorf("Graph requests after 59 s = %d, want still %d", got, n)
 	}
 
 	// bob leaves the nested group: the next lookup must see it.
-	h.graph.mu.Lock()
+	h.graph.Lock()
 	h.graph.members[groupInner] = nil
-	h.graph.mu.Unlock()
+	h.graph.Unlock()
 	clock.Advance(2 * time.Second)
 	later, err := a.Grants(ctx, bob, nil)
 	if err != nil {
 		t.Fatalf("Grants after 61 s: %v", err)
 	}
-	if got := len(h.graph.seen()); got <= n {
+	if got := len(h.graph.Seen()); got <= n {
 		t.Errorf("Graph requests after 61 s = %d, want more than %d", got, n)
 	}
 	if later.Approve {
@@ -127,16 +128,16 @@ func TestAuthorizerCacheThroughGraph(t *testing.T) {
 func TestAuthorizerDeniesOnGraphFailure(t *testing.T) {
 	tests := []struct {
 		name string
-		f    fault
+		f    graphtest.Fault
 	}{
-		{"permission missing", fault{method: "POST", suffix: "/checkMemberGroups", status: 403, code: "Authorization_RequestDenied", message: "Insufficient privileges"}},
-		{"graph down", fault{method: "GET", suffix: "/appRoleAssignedTo", status: 503, code: "ServiceUnavailable", times: -1}},
-		{"throttled throughout", fault{method: "GET", suffix: "/microsoft.graph.directoryRole", status: 429, code: "TooManyRequests", times: -1}},
+		{"permission missing", graphtest.Fault{Method: "POST", Suffix: "/checkMemberGroups", Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges"}},
+		{"graph down", graphtest.Fault{Method: "GET", Suffix: "/appRoleAssignedTo", Status: 503, Code: "ServiceUnavailable", Times: -1}},
+		{"throttled throughout", graphtest.Fault{Method: "GET", Suffix: "/microsoft.graph.directoryRole", Status: 429, Code: "TooManyRequests", Times: -1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.graph.inject(tc.f)
+			h.graph.Inject(tc.f)
 			a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Now()), CacheFor: time.Minute}
 			g, err := a.Grants(context.Background(), carol, nil)
 			if err == nil {

@@ -2,8 +2,6 @@ package graphroles
 
 import (
 	"log/slog"
-	"strings"
-	"time"
 
 	"github.com/keyturn/keyturn/azure/internal/graphcore"
 	"github.com/keyturn/keyturn/rotation"
@@ -25,8 +23,9 @@ const (
 	kindPermission              // 403: a Graph permission is missing
 )
 
-// words says what k means, for the start of an error line.
-func (k kind) words() string {
+// Words implements graphcore.Kind: what k means, for the start of an error
+// line.
+func (k kind) Words() string {
 	switch k {
 	case kindNotSent:
 		return "graph request not sent"
@@ -48,6 +47,18 @@ func (k kind) words() string {
 		return "graph permission missing"
 	}
 	return "graph refused the request"
+}
+
+// RetryClass implements graphcore.Kind. Every request here is a read or a
+// safe POST: 503 and 504 are retried as well as 429.
+func (k kind) RetryClass() graphcore.RetryClass {
+	switch k {
+	case kindThrottled:
+		return graphcore.RetryThrottled
+	case kindUnavailable:
+		return graphcore.RetryUnavailable
+	}
+	return graphcore.NoRetry
 }
 
 // Least-privileged Microsoft Graph application permissions, per call, as
@@ -78,110 +89,50 @@ func (c call) op() graphcore.Op {
 	return graphcore.Op{Name: c.name, Attrs: []slog.Attr{slog.String(c.targetKey, c.target)}, Idempotent: true}
 }
 
-// roleError is a translated failure: status, OData code and request IDs,
-// what is missing, never a response body.
-type roleError struct {
-	kind     kind
-	sentinel error // a rotation sentinel, or nil
-	facts    graphcore.Facts
-	advice   string
-	cause    error // transport or context error; never SDK response text
-	attempts int
-}
+// roleError is a translated failure: graphcore's Error with this package's
+// kinds. Its text holds status, OData code, request IDs and what is
+// missing, never a response body.
+type roleError = graphcore.Error[kind]
 
 var _ graphcore.Failure = (*roleError)(nil)
-
-func (e *roleError) Error() string {
-	var b strings.Builder
-	if e.sentinel != nil {
-		b.WriteString(e.sentinel.Error())
-	} else {
-		b.WriteString(e.kind.words())
-	}
-	if d := e.facts.Details(e.attempts); d != "" {
-		b.WriteString(" (" + d + ")")
-	}
-	if e.advice != "" {
-		b.WriteString(": " + e.advice)
-	}
-	if e.cause != nil {
-		b.WriteString(": " + e.cause.Error())
-	}
-	return b.String()
-}
-
-// Unwrap exposes the sentinel and the cause to errors.Is and errors.As.
-func (e *roleError) Unwrap() []error {
-	var errs []error
-	if e.sentinel != nil {
-		errs = append(errs, e.sentinel)
-	}
-	if e.cause != nil {
-		errs = append(errs, e.cause)
-	}
-	return errs
-}
-
-// RetryClass implements graphcore.Failure. Every request here is a read or
-// a safe POST: 503 and 504 are retried as well as 429.
-func (e *roleError) RetryClass() graphcore.RetryClass {
-	switch e.kind {
-	case kindThrottled:
-		return graphcore.RetryThrottled
-	case kindUnavailable:
-		return graphcore.RetryUnavailable
-	}
-	return graphcore.NoRetry
-}
-
-// RetryAfter implements graphcore.Failure.
-func (e *roleError) RetryAfter() (time.Duration, bool) {
-	return e.facts.RetryAfter, e.facts.HasRetryAfter
-}
-
-// LogAttrs implements graphcore.Failure.
-func (e *roleError) LogAttrs() []slog.Attr { return e.facts.LogAttrs() }
-
-// SetAttempts implements graphcore.Failure.
-func (e *roleError) SetAttempts(n int) { e.attempts = n }
 
 // translate is the one place that turns what the SDK and the wire reported
 // for one request of c into an error that says what went wrong.
 func translate(err error, x *graphcore.Exchange, c call) *roleError {
 	f := graphcore.Inspect(err, x)
-	e := &roleError{facts: f}
+	e := graphcore.NewError[kind](f)
 	switch {
 	case !f.Sent:
 		// Token acquisition, request building or a context that ended
 		// first: nothing reached the wire.
-		e.kind, e.cause = kindNotSent, err
+		e.Kind, e.Cause = kindNotSent, err
 		if ctxErr := graphcore.ContextError(err); ctxErr != nil {
-			e.cause = ctxErr
+			e.Cause = ctxErr
 		}
 	case f.Status == 0:
 		// Sent, no answer. Transport and context errors name only the URL,
 		// which holds validated IDs.
-		e.kind, e.cause = kindTransport, err
+		e.Kind, e.Cause = kindTransport, err
 	case f.Status < 400:
 		// Its text is not kept: it may quote the body.
-		e.kind = kindUnreadable
+		e.Kind = kindUnreadable
 	case f.Status == 429:
-		e.kind, e.sentinel = kindThrottled, rotation.ErrThrottled
+		e.Kind, e.Sentinel = kindThrottled, rotation.ErrThrottled
 	case f.Status == 404 && c.targetKey == keySP:
-		e.kind = kindUnknownSP
-		e.advice = "no service principal " + c.target + " in the directory; " +
+		e.Kind = kindUnknownSP
+		e.Advice = "no service principal " + c.target + " in the directory; " +
 			"ServicePrincipalID must be the object ID of keyturn's enterprise application, not its client ID"
 	case f.Status == 404:
-		e.kind = kindUnknownUser
-		e.advice = "user " + c.target + " is unknown to the directory"
+		e.Kind = kindUnknownUser
+		e.Advice = "user " + c.target + " is unknown to the directory"
 	case f.Status == 403:
-		e.kind, e.advice = kindPermission, c.perm
+		e.Kind, e.Advice = kindPermission, c.perm
 	case f.Status == 503, f.Status == 504:
-		e.kind = kindUnavailable
+		e.Kind = kindUnavailable
 	case f.Status >= 500:
-		e.kind = kindServer
+		e.Kind = kindServer
 	default:
-		e.kind = kindRejected
+		e.Kind = kindRejected
 	}
 	return e
 }

@@ -8,18 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyturn/keyturn/azure/azcloud"
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 )
-
-func mustCloud(t *testing.T) azcloud.Cloud {
-	t.Helper()
-	c, err := azcloud.Lookup(azcloud.AzurePublic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // testOp calls one of the three methods the way the Authorizer would.
 type testOp struct {
@@ -56,11 +47,11 @@ func TestForbiddenNamesThePermission(t *testing.T) {
 	for name, op := range ops() {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
-			h.graph.inject(fault{method: op.method, suffix: op.suffix, status: 403, code: "Authorization_RequestDenied",
-				message: "Insufficient privileges to complete the operation."})
+			h.graph.Inject(graphtest.Fault{Method: op.method, Suffix: op.suffix, Status: 403, Code: "Authorization_RequestDenied",
+				Message: "Insufficient privileges to complete the operation."})
 			err := op.run(h.c)
 			var re *roleError
-			if !errors.As(err, &re) || re.kind != kindPermission {
+			if !errors.As(err, &re) || re.Kind != kindPermission {
 				t.Fatalf("err = %v, want a permission error", err)
 			}
 			for _, s := range append(want[name], "graph 403 Authorization_RequestDenied", "request-id req-1", "admin-consented") {
@@ -71,8 +62,8 @@ func TestForbiddenNamesThePermission(t *testing.T) {
 			if strings.Contains(err.Error(), "Insufficient privileges") {
 				t.Errorf("error %q quotes graph's message", err)
 			}
-			if n := h.graph.count(op.method, op.suffix); n != 1 || len(h.sleep.got()) != 0 {
-				t.Errorf("a 403 was retried: %d requests, waits %v", n, h.sleep.got())
+			if n := h.graph.Count(op.method, op.suffix); n != 1 || len(h.sleep.Waits()) != 0 {
+				t.Errorf("a 403 was retried: %d requests, waits %v", n, h.sleep.Waits())
 			}
 		})
 	}
@@ -89,7 +80,7 @@ func TestUnknownUser(t *testing.T) {
 	} {
 		err := call()
 		var re *roleError
-		if !errors.As(err, &re) || re.kind != kindUnknownUser {
+		if !errors.As(err, &re) || re.Kind != kindUnknownUser {
 			t.Errorf("%s: err = %v, want an unknown-user error", name, err)
 			continue
 		}
@@ -101,7 +92,7 @@ func TestUnknownUser(t *testing.T) {
 			t.Errorf("%s: error %q quotes graph's message", name, err)
 		}
 	}
-	if w := h.sleep.got(); len(w) != 0 {
+	if w := h.sleep.Waits(); len(w) != 0 {
 		t.Errorf("404 retried: waits %v", w)
 	}
 
@@ -110,7 +101,7 @@ func TestUnknownUser(t *testing.T) {
 	opts.ServicePrincipalID = unknown
 	_, err := h.newClient(t, opts).AppRoleAssignments(context.Background(), []string{appRoleRequest})
 	var re *roleError
-	if !errors.As(err, &re) || re.kind != kindUnknownSP || !strings.Contains(err.Error(), "not its client ID") {
+	if !errors.As(err, &re) || re.Kind != kindUnknownSP || !strings.Contains(err.Error(), "not its client ID") {
 		t.Errorf("unknown service principal: err = %v", err)
 	}
 }
@@ -119,32 +110,32 @@ func TestRetries(t *testing.T) {
 	tests := []struct {
 		name      string
 		op        string
-		faults    []fault
+		faults    []graphtest.Fault
 		wantErr   error // nil: success; errFinal: some error
 		wantHits  int
 		wantWaits []time.Duration
 	}{
 		{name: "429 with Retry-After, then success", op: "roles",
-			faults:   []fault{{status: 429, code: "TooManyRequests", header: map[string]string{"Retry-After": "7"}}},
+			faults:   []graphtest.Fault{{Status: 429, Code: "TooManyRequests", Header: map[string]string{"Retry-After": "7"}}},
 			wantHits: 2, wantWaits: []time.Duration{7 * time.Second}},
 		{name: "429 without Retry-After backs off", op: "app roles",
-			faults:   []fault{{status: 429, code: "TooManyRequests", times: 2}},
+			faults:   []graphtest.Fault{{Status: 429, Code: "TooManyRequests", Times: 2}},
 			wantHits: 3, wantWaits: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "503 on checkMemberGroups (a safe POST) is retried", op: "groups",
-			faults:   []fault{{status: 503, code: "ServiceUnavailable", times: 2}},
+			faults:   []graphtest.Fault{{Status: 503, Code: "ServiceUnavailable", Times: 2}},
 			wantHits: 3, wantWaits: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "504 honours Retry-After", op: "app roles",
-			faults:   []fault{{status: 504, code: "GatewayTimeout", header: map[string]string{"Retry-After": "3"}}},
+			faults:   []graphtest.Fault{{Status: 504, Code: "GatewayTimeout", Header: map[string]string{"Retry-After": "3"}}},
 			wantHits: 2, wantWaits: []time.Duration{3 * time.Second}},
 		{name: "429 every time is ErrThrottled after four attempts", op: "groups",
-			faults:   []fault{{status: 429, code: "TooManyRequests", times: -1, header: map[string]string{"Retry-After": "2"}}},
+			faults:   []graphtest.Fault{{Status: 429, Code: "TooManyRequests", Times: -1, Header: map[string]string{"Retry-After": "2"}}},
 			wantErr:  rotation.ErrThrottled,
 			wantHits: 4, wantWaits: []time.Duration{2 * time.Second, 2 * time.Second, 2 * time.Second}},
 		{name: "500 is not retried", op: "roles",
-			faults:  []fault{{status: 500, code: "InternalServerError"}},
+			faults:  []graphtest.Fault{{Status: 500, Code: "InternalServerError"}},
 			wantErr: errFinal, wantHits: 1},
 		{name: "dropped connection is not retried", op: "groups",
-			faults:  []fault{{hangUp: true}},
+			faults:  []graphtest.Fault{{HangUp: true}},
 			wantErr: errFinal, wantHits: 1},
 	}
 	for _, tc := range tests {
@@ -152,8 +143,8 @@ func TestRetries(t *testing.T) {
 			h := newHarness(t)
 			op := ops()[tc.op]
 			for _, f := range tc.faults {
-				f.method, f.suffix = op.method, op.suffix
-				h.graph.inject(f)
+				f.Method, f.Suffix = op.method, op.suffix
+				h.graph.Inject(f)
 			}
 			err := op.run(h.c)
 			switch {
@@ -164,10 +155,10 @@ func TestRetries(t *testing.T) {
 			case tc.wantErr != nil && tc.wantErr != errFinal && !errors.Is(err, tc.wantErr):
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
-			if n := h.graph.count(op.method, op.suffix); n != tc.wantHits {
+			if n := h.graph.Count(op.method, op.suffix); n != tc.wantHits {
 				t.Errorf("requests = %d, want %d", n, tc.wantHits)
 			}
-			if got := h.sleep.got(); !reflect.DeepEqual(got, tc.wantWaits) {
+			if got := h.sleep.Waits(); !reflect.DeepEqual(got, tc.wantWaits) {
 				t.Errorf("waits = %v, want %v", got, tc.wantWaits)
 			}
 		})
@@ -179,18 +170,18 @@ var errFinal = errors.New("final")
 
 func TestNotSent(t *testing.T) {
 	h := newHarness(t)
-	h.cred.err = errors.New("AADSTS700016: application not found in the directory")
+	h.cred.SetErr(errors.New("AADSTS700016: application not found in the directory"))
 	err := ops()["roles"].run(h.c)
 	var re *roleError
-	if !errors.As(err, &re) || re.kind != kindNotSent || !strings.Contains(err.Error(), "AADSTS700016") {
+	if !errors.As(err, &re) || re.Kind != kindNotSent || !strings.Contains(err.Error(), "AADSTS700016") {
 		t.Fatalf("err = %v, want not sent, with the token error", err)
 	}
-	if n := len(h.graph.seen()); n != 0 {
+	if n := len(h.graph.Seen()); n != 0 {
 		t.Errorf("%d requests reached graph", n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	h.cred.err = nil
+	h.cred.SetErr(nil)
 	if _, err := h.c.MemberGroups(ctx, alice, []string{groupApprovers}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v", err)
 	}
@@ -201,7 +192,7 @@ func TestNotSent(t *testing.T) {
 func TestLogsHoldIDsOnly(t *testing.T) {
 	h := newHarness(t)
 	const canary = "CANARY-s3cr3t-~value"
-	h.graph.inject(fault{method: "POST", suffix: "/checkMemberGroups", status: 429, code: "TooManyRequests", message: canary})
+	h.graph.Inject(graphtest.Fault{Method: "POST", Suffix: "/checkMemberGroups", Status: 429, Code: "TooManyRequests", Message: canary})
 	if _, err := h.c.MemberGroups(context.Background(), alice, []string{groupRequest}); err != nil {
 		t.Fatalf("MemberGroups: %v", err)
 	}
@@ -211,7 +202,7 @@ func TestLogsHoldIDsOnly(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", s, logs)
 		}
 	}
-	for _, s := range []string{canary, testToken, "Bearer"} {
+	for _, s := range []string{canary, graphtest.Token, "Bearer"} {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs hold %q:\n%s", s, logs)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -43,7 +44,7 @@ func TestDirectoryRoleTemplates(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("templates = %v, want %v", got, tc.want)
 			}
-			reqs := h.graph.seen()
+			reqs := h.graph.Seen()
 			if len(reqs) != tc.wantPages {
 				t.Fatalf("requests = %d, want %d pages", len(reqs), tc.wantPages)
 			}
@@ -55,7 +56,7 @@ func TestDirectoryRoleTemplates(t *testing.T) {
 				if r.Query.Get("$select") != "id,roleTemplateId,displayName" || r.Query.Get("$count") != "true" {
 					t.Errorf("request %d query = %v", i, r.Query)
 				}
-				if r.Header.Get("ConsistencyLevel") != "eventual" || r.Header.Get("Authorization") != "Bearer "+testToken {
+				if r.Header.Get("ConsistencyLevel") != "eventual" || r.Header.Get("Authorization") != "Bearer "+graphtest.Token {
 					t.Errorf("request %d headers: ConsistencyLevel %q, Authorization %q", i,
 						r.Header.Get("ConsistencyLevel"), r.Header.Get("Authorization"))
 				}
@@ -102,7 +103,7 @@ func TestMemberGroupsBatches(t *testing.T) {
 	if want := []string{groupAdmins, groupRequest}; !reflect.DeepEqual(got, want) {
 		t.Errorf("member of %v, want %v", got, want)
 	}
-	reqs := h.graph.seen()
+	reqs := h.graph.Seen()
 	if len(reqs) != 2 {
 		t.Fatalf("requests = %d, want 2 (20 + 5)", len(reqs))
 	}
@@ -130,7 +131,7 @@ func TestMemberGroupsTransitive(t *testing.T) {
 	if got, err := h.c.MemberGroups(context.Background(), bob, nil); err != nil || got != nil {
 		t.Errorf("MemberGroups(no groups) = %v, %v; want nothing", got, err)
 	}
-	if n := len(h.graph.seen()); n != 1 {
+	if n := len(h.graph.Seen()); n != 1 {
 		t.Errorf("requests = %d, want 1 (none for an empty list)", n)
 	}
 }
@@ -150,7 +151,7 @@ func TestAppRoleAssignments(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("assignments =\n%+v\nwant\n%+v", got, want)
 	}
-	reqs := h.graph.seen()
+	reqs := h.graph.Seen()
 	if len(reqs) != 2 {
 		t.Fatalf("requests = %d, want 2 pages", len(reqs))
 	}
@@ -170,7 +171,7 @@ func TestAppRoleAssignments(t *testing.T) {
 		!strings.Contains(err.Error(), "service principal object id is not configured") {
 		t.Errorf("without a service principal id: err = %v", err)
 	}
-	if n := len(h.graph.seen()); n != 2 {
+	if n := len(h.graph.Seen()); n != 2 {
 		t.Errorf("requests = %d, want no more after the first call", n)
 	}
 }
@@ -193,12 +194,12 @@ func TestInvalidIDsNeverReachGraph(t *testing.T) {
 			t.Errorf("AppRoleAssignments(%q): err = %v, want ErrInvalid", id, err)
 		}
 	}
-	if n := len(h.graph.seen()); n != 0 {
-		t.Errorf("%d requests reached graph: %+v", n, h.graph.seen())
+	if n := len(h.graph.Seen()); n != 0 {
+		t.Errorf("%d requests reached graph: %+v", n, h.graph.Seen())
 	}
 	cloudOpts := h.options()
 	cloudOpts.ServicePrincipalID = "keyturn"
-	if _, err := New(h.cred, mustCloud(t), nil, cloudOpts); err == nil {
+	if _, err := New(h.cred, graphtest.Cloud(t), nil, cloudOpts); err == nil {
 		t.Error("New accepted a service principal id that is not a GUID")
 	}
 }
@@ -210,17 +211,17 @@ func TestNextLinks(t *testing.T) {
 		h := newHarness(t)
 		for _, link := range []string{
 			"https://evil.example.com/v1.0/users/" + alice + "/transitiveMemberOf/microsoft.graph.directoryRole?$skiptoken=1",
-			h.graph.srv.URL + "/beta/users/" + alice + "/transitiveMemberOf/microsoft.graph.directoryRole?$skiptoken=1",
-			strings.Replace(h.graph.srv.URL, "http://", "http://user:pw@", 1) + "/v1.0/users?$skiptoken=1",
+			h.graph.URL + "/beta/users/" + alice + "/transitiveMemberOf/microsoft.graph.directoryRole?$skiptoken=1",
+			strings.Replace(h.graph.URL, "http://", "http://user:pw@", 1) + "/v1.0/users?$skiptoken=1",
 		} {
-			h.graph.inject(fault{method: "GET", suffix: "directoryRole", status: 200,
-				body: `{"value":[{"id":"` + roleAppAdmin + `","roleTemplateId":"` + tmplAppAdmin + `"}],"@odata.nextLink":"` + link + `"}`})
-			before := len(h.graph.seen())
+			h.graph.Inject(graphtest.Fault{Method: "GET", Suffix: "directoryRole", Status: 200,
+				Body: `{"value":[{"id":"` + roleAppAdmin + `","roleTemplateId":"` + tmplAppAdmin + `"}],"@odata.nextLink":"` + link + `"}`})
+			before := len(h.graph.Seen())
 			_, err := h.c.DirectoryRoleTemplates(context.Background(), alice)
 			if err == nil || !strings.Contains(err.Error(), "outside its base url") {
 				t.Errorf("next link %s: err = %v", link, err)
 			}
-			if n := len(h.graph.seen()) - before; n != 1 {
+			if n := len(h.graph.Seen()) - before; n != 1 {
 				t.Errorf("next link %s: %d requests, want 1", link, n)
 			}
 		}
@@ -228,14 +229,14 @@ func TestNextLinks(t *testing.T) {
 	t.Run("endless", func(t *testing.T) {
 		h := newHarness(t)
 		h.c.maxPages = 3
-		self := h.graph.srv.URL + "/v1.0/users/" + alice + "/transitiveMemberOf/microsoft.graph.directoryRole?%24count=true&%24select=id,roleTemplateId,displayName&%24skiptoken=0"
-		h.graph.inject(fault{method: "GET", suffix: "directoryRole", status: 200, times: -1,
-			body: `{"value":[],"@odata.nextLink":"` + self + `"}`})
+		self := h.graph.URL + "/v1.0/users/" + alice + "/transitiveMemberOf/microsoft.graph.directoryRole?%24count=true&%24select=id,roleTemplateId,displayName&%24skiptoken=0"
+		h.graph.Inject(graphtest.Fault{Method: "GET", Suffix: "directoryRole", Status: 200, Times: -1,
+			Body: `{"value":[],"@odata.nextLink":"` + self + `"}`})
 		_, err := h.c.DirectoryRoleTemplates(context.Background(), alice)
 		if err == nil || !strings.Contains(err.Error(), "more than 3 pages") {
 			t.Errorf("err = %v, want the listing cut off", err)
 		}
-		if n := len(h.graph.seen()); n != 3 {
+		if n := len(h.graph.Seen()); n != 3 {
 			t.Errorf("requests = %d, want 3", n)
 		}
 	})
