@@ -41,6 +41,7 @@ func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) err
 		})
 	}
 	return s.later(c, in, "request", func(ctx context.Context) {
+		s.typing(ctx, in) // the preflight reads Graph and Key Vault
 		r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
 			Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
 			Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,

@@ -102,6 +102,7 @@ func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) err
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "status", func(ctx context.Context) {
+		s.typing(ctx, in)
 		var refs []rotation.SecretRef
 		if t.VaultURI != "" && t.SecretName != "" {
 			refs = append(refs, rotation.SecretRef{VaultURI: t.VaultURI, Name: t.SecretName})
@@ -126,6 +127,7 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "retire", func(ctx context.Context) {
+		s.typing(ctx, in)
 		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
 		var lines []string
 		for _, r := range got {
@@ -153,6 +155,14 @@ func (s *Server) whoami(ctx context.Context, in *incoming) {
 		s.log.Error("authorization lookup failed", "request_id", in.rid, "error", err)
 	}
 	s.replyCard(ctx, in, cards.WhoAmI(in.caller.Name, in.caller.ObjectID, in.caller.TenantID, roles))
+}
+
+// typing shows the typing indicator while a command reads Azure; a failure
+// only loses the indicator.
+func (s *Server) typing(ctx context.Context, in *incoming) {
+	if err := s.cfg.Sender.SendTyping(ctx, in.ref); err != nil {
+		s.log.Debug("typing indicator failed", "request_id", in.rid, "error", err)
+	}
 }
 
 // replyCard posts card in the activity's thread and returns the new

@@ -61,6 +61,8 @@ type capture struct {
 	reqs []posted
 	seq  int
 	down bool
+	// typing counts typing indicators, kept apart from the posts.
+	typing int
 }
 
 // setDown makes the connector answer 503 (true) or work again (false).
@@ -87,6 +89,13 @@ func newCapture(t testing.TB) *capture {
 		b, _ := io.ReadAll(r.Body)
 		var body map[string]any
 		_ = json.Unmarshal(b, &body)
+		if body["type"] == "typing" {
+			c.mu.Lock()
+			c.typing++
+			c.mu.Unlock()
+			_, _ = w.Write([]byte(`{}`))
+			return
+		}
 		c.mu.Lock()
 		c.seq++
 		id := fmt.Sprintf("act-%d", c.seq)

@@ -260,6 +260,12 @@ func TestCommandsAndRefusals(t *testing.T) {
 			if p := h.conn.all()[0]; !strings.Contains(p.Raw, c.want) {
 				t.Fatalf("reply %s, want %q", p.Raw, c.want)
 			}
+			h.conn.mu.Lock()
+			typing := h.conn.typing
+			h.conn.mu.Unlock()
+			if c.name == "status" && typing == 0 {
+				t.Fatal("no typing indicator while status read Azure")
+			}
 			denied := false
 			for _, e := range h.audit.Events() {
 				if e.Type == rotation.EventDenied && strings.Contains(e.Actor, c.oid) {
