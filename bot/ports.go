@@ -29,6 +29,7 @@ type Rotations interface {
 	Rotate(ctx context.Context, req rotation.Request) (rotation.Result, error)
 	Status(ctx context.Context, clientID string, refs ...rotation.SecretRef) (rotation.Status, error)
 	Retire(ctx context.Context, opts rotation.RetireOptions) ([]rotation.Retirement, error)
+	Recover(ctx context.Context) ([]rotation.Result, error)
 }
 
 // Target is what a command's <app> [into <vault>] resolves to.

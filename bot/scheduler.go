@@ -77,9 +77,10 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
-// tick runs the background jobs once: expire requests (and update their
-// cards), retire credentials whose overlap ended, post the audit trail to
-// the audit channel, forget old activity IDs.
+// tick runs the background jobs once: finish or undo rotations a dead
+// replica left (once their lease ran out), expire requests (and update
+// their cards), retire credentials whose overlap ended, post the audit
+// trail to the audit channel, forget old activity IDs.
 func (s *Server) tick(ctx context.Context) {
 	ok, err := s.cfg.State.Acquire(ctx, "scheduler", s.cfg.Holder, 2*s.cfg.Schedule+10*time.Second)
 	if err != nil || !ok {
@@ -87,6 +88,9 @@ func (s *Server) tick(ctx context.Context) {
 			s.log.Warn("scheduler lease", "error", err)
 		}
 		return
+	}
+	if got, err := s.cfg.Rotations.Recover(ctx); err != nil || len(got) > 0 {
+		s.log.Info("recovered unfinished rotations", "count", len(got), "error", err)
 	}
 	expired, err := s.cfg.Approvals.ExpireDue(ctx)
 	if err != nil {

@@ -82,6 +82,12 @@ type Record struct {
 	Error     string // why it failed, for people; never a secret
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Owner is the replica driving the rotation and LeaseUntil how long
+	// its claim holds: another replica's recovery leaves an unfinished
+	// record alone until then. Empty for a single-process store.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // RetirementPending reports whether r scheduled a retirement not yet done.

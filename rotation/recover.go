@@ -19,7 +19,7 @@ func (r *Rotator) Recover(ctx context.Context) ([]Result, error) {
 	var out []Result
 	var errs []error
 	for _, rec := range recs {
-		if r.held(rec.ID) {
+		if r.held(rec.ID) || r.leasedElsewhere(rec) {
 			continue
 		}
 		res, err := r.resume(ctx, rec)
@@ -41,15 +41,26 @@ func (r *Rotator) Resume(ctx context.Context, id string) (Result, error) {
 	if rec.State.Final() {
 		return resultOf(rec), nil
 	}
-	if r.held(rec.ID) {
-		return resultOf(rec), fmt.Errorf("resume %s: %w", id, ErrInProgress)
+	if r.held(rec.ID) || r.leasedElsewhere(rec) {
+		return resultOf(rec), fmt.Errorf("resume %s: %w (driven by %s)", id, ErrInProgress, orThis(rec.Owner))
 	}
 	return r.resume(ctx, rec)
+}
+
+func orThis(owner string) string {
+	if owner == "" {
+		return "this process"
+	}
+	return owner
 }
 
 func (r *Rotator) resume(ctx context.Context, rec Record) (Result, error) {
 	release := r.hold(rec.ID)
 	defer release()
+	// Take the lease over before acting: the journal says who drives it.
+	if err := r.save(ctx, &rec); err != nil {
+		return resultOf(rec), fmt.Errorf("%w: claim the rotation: %w", ErrIncomplete, err)
+	}
 	if err := r.audit(ctx, r.event(&rec, EventRecovering, "from state "+string(rec.State))); err != nil {
 		return resultOf(rec), err
 	}

@@ -311,3 +311,37 @@ func TestLifetimeIsClamped(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestRecoveryWaitsForAnotherReplicasLease: with a shared store, a replica
+// recovers another's unfinished rotation only once that replica's lease
+// has run out (it died), never while it may still be driving it.
+func TestRecoveryWaitsForAnotherReplicasLease(t *testing.T) {
+	w := newWorld(t)
+	a := w.rotator(true)
+	a.Holder = "replica-a"
+	w.faults.Inject(rotationtest.Call{Op: "vault.Set", N: 1}, rotationtest.CrashBefore)
+	if _, crashed := runCrashable(func() error { _, err := a.Rotate(context.Background(), request()); return err }); !crashed {
+		t.Fatal("no crash")
+	}
+	b := w.rotator(false)
+	b.Holder = "replica-b"
+	got, err := b.Recover(context.Background())
+	if err != nil || len(got) != 0 {
+		t.Fatalf("recovered a rotation another replica holds: %+v %v", got, err)
+	}
+	if _, err := b.Resume(context.Background(), "req-1"); !errors.Is(err, rotation.ErrInProgress) {
+		t.Fatalf("resume of a leased rotation: %v", err)
+	}
+	w.clock.Advance(rotation.DefaultPolicy().VerifyDeadline + 11*time.Minute)
+	got, err = b.Recover(context.Background())
+	if err != nil || len(got) != 1 || got[0].State != rotation.StateRolledBack {
+		t.Fatalf("after the lease ran out: %+v %v", got, err)
+	}
+	if w.settled(t) != "unchanged" {
+		t.Fatal("not undone")
+	}
+	rec, _ := w.store.Get(context.Background(), "req-1")
+	if rec.Owner != "" || !rec.LeaseUntil.IsZero() {
+		t.Fatalf("a final record keeps a lease: %+v", rec)
+	}
+}

@@ -31,6 +31,13 @@ type Rotator struct {
 	// Progress, when set, is told each step as it completes, for people
 	// watching (the approval card). It must not block.
 	Progress func(Progress)
+	// Holder names this replica when several share the Store: each
+	// unfinished record is leased to the replica driving it, and Recover
+	// takes over another replica's record only once its lease has run out
+	// (the replica died). Empty means this process is the store's only
+	// user (an embedded file), and Recover takes every record it is not
+	// driving itself.
+	Holder string
 
 	mu       sync.Mutex
 	inflight map[string]bool // record IDs driven by this process now
@@ -232,6 +239,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
+	r.claim(&rec)
 	return rec, clamped, x, nil
 }
 

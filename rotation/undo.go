@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // undoAdd removes the new credential after the vault did not take its
@@ -98,7 +99,28 @@ func (r *Rotator) incomplete(ctx context.Context, rec *Record, cause error) erro
 
 func (r *Rotator) save(ctx context.Context, rec *Record) error {
 	rec.UpdatedAt = r.Clock.Now()
+	r.claim(rec)
 	return r.Store.Save(ctx, *rec)
+}
+
+// claim leases an unfinished rec to this replica for longer than any step
+// takes (verification's deadline is the longest), or clears the lease of a
+// final one.
+func (r *Rotator) claim(rec *Record) {
+	if rec.State.Final() || r.Holder == "" {
+		rec.Owner, rec.LeaseUntil = "", time.Time{}
+		return
+	}
+	rec.Owner, rec.LeaseUntil = r.Holder, r.Clock.Now().Add(r.Policy.VerifyDeadline+leaseMargin)
+}
+
+// leaseMargin is how much longer than the verification deadline a claim
+// on an unfinished rotation lasts.
+const leaseMargin = 10 * time.Minute
+
+// leasedElsewhere reports whether another live replica drives rec.
+func (r *Rotator) leasedElsewhere(rec Record) bool {
+	return r.Holder != "" && rec.Owner != "" && rec.Owner != r.Holder && r.Clock.Now().Before(rec.LeaseUntil)
 }
 
 func (r *Rotator) event(rec *Record, t EventType, detail string) Event {

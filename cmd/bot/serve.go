@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -74,6 +75,9 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		return exitFailure
 	}
 	clock := s.rot.Clock
+	if s.state.Kind == storeTables {
+		s.rot.Holder = replicaName()
+	}
 	if err := auditPolicyChange(ctx, s.store, scfg.PolicyPath); err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
@@ -133,13 +137,26 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	}
 	s.rot.Progress = srv.OnProgress
 	logStartup(log, cfg, scfg, pc, s.state)
-	c.recoverFirst(ctx, s)
+	if s.state.Kind == storeBolt {
+		// The only process on this file: settle what a crash left now. On
+		// a shared store the scheduler does it, under its lease, once the
+		// dead replica's claim on each rotation has run out.
+		c.recoverFirst(ctx, s)
+	}
 	if err := run(ctx, srv, log); err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// replicaName names this process among the replicas sharing the store.
+func replicaName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // auditPolicyChange records a config.changed event when the policy in

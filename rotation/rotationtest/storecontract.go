@@ -65,6 +65,8 @@ func contractRecord(id, clientID string, state rotation.State, created time.Time
 		Error:           "line one\nline two: «detail» 100%",
 		CreatedAt:       created,
 		UpdatedAt:       created.Add(5*time.Minute + 11),
+		Owner:           "replica-7",
+		LeaseUntil:      created.Add(15*time.Minute + 13),
 	}
 }
 
