@@ -1,0 +1,139 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run claims the approved request id (exactly one caller wins) and runs
+// its rotation, recording the outcome on the request. A request another
+// runner claimed, or that is not approved, returns ErrNotPending.
+func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error) {
+	r, etag, err := a.Store.GetApproval(ctx, id)
+	if err != nil {
+		return ApprovalRequest{}, err
+	}
+	if r.State != ApprovalApproved {
+		return r, fmt.Errorf("run %s: %w (%s)", id, ErrNotPending, r.State)
+	}
+	r.State, r.UpdatedAt = ApprovalRunning, a.Clock.Now()
+	if etag, err = a.Store.UpdateApproval(ctx, r, etag); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return r, fmt.Errorf("run %s: %w (claimed by another runner)", id, ErrNotPending)
+		}
+		return r, err
+	}
+	res, rerr := a.Rotator.Rotate(ctx, Request{
+		ID: r.ID, ClientID: r.ClientID, VaultURI: r.VaultURI, ClientIDName: r.ClientIDName, SecretName: r.SecretName,
+		Lifetime: r.Lifetime, Overlap: r.Overlap, RequestedBy: r.RequestedBy.String(), ApprovedBy: r.ApprovedBy(),
+	})
+	r.Result, r.UpdatedAt = res, a.Clock.Now()
+	r.State = ApprovalDone
+	if rerr != nil {
+		r.State, r.Reason = ApprovalFailed, rerr.Error()
+	}
+	for range maxDecisionRetries {
+		_, err = a.Store.UpdateApproval(ctx, r, etag)
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+		// Progress updates may have moved the ETag: keep them, set the outcome.
+		cur, tag, gerr := a.Store.GetApproval(ctx, id)
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		cur.Result, cur.State, cur.Reason, cur.UpdatedAt = r.Result, r.State, r.Reason, r.UpdatedAt
+		r, etag = cur, tag
+	}
+	if err != nil {
+		return r, errors.Join(rerr, fmt.Errorf("record the outcome: %w", err))
+	}
+	return r, rerr
+}
+
+// Progress records verification progress on a running request, best
+// effort: progress is for people watching, not for correctness.
+func (a *Approvals) Progress(ctx context.Context, id string, verified, needed int) (ApprovalRequest, error) {
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if r.State != ApprovalRunning {
+			return r, nil
+		}
+		r.Verified, r.Needed = verified, needed
+		if _, err = a.Store.UpdateApproval(ctx, r, etag); !errors.Is(err, ErrConflict) {
+			return r, err
+		}
+	}
+	return ApprovalRequest{}, ErrConflict
+}
+
+// ExpireDue expires the pending requests whose time is up and returns them.
+func (a *Approvals) ExpireDue(ctx context.Context) ([]ApprovalRequest, error) {
+	open, err := a.Store.ListApprovals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Clock.Now()
+	var out []ApprovalRequest
+	var errs []error
+	for _, r := range open {
+		if r.State != ApprovalPending || now.Before(r.ExpiresAt) {
+			continue
+		}
+		_, etag, err := a.Store.GetApproval(ctx, r.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got, err := a.expire(ctx, r, etag)
+		if err != nil {
+			if !errors.Is(err, ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		out = append(out, got)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (a *Approvals) expire(ctx context.Context, r ApprovalRequest, etag string) (ApprovalRequest, error) {
+	if r.State != ApprovalPending {
+		return r, nil
+	}
+	if err := a.audit(ctx, Event{Type: EventExpired, RequestID: r.ID, ClientID: r.ClientID, Detail: "no decision before " + r.ExpiresAt.UTC().Format(time.RFC3339)}); err != nil {
+		return r, err
+	}
+	r.State, r.UpdatedAt = ApprovalExpired, a.Clock.Now()
+	if _, err := a.Store.UpdateApproval(ctx, r, etag); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// Get returns the request id.
+func (a *Approvals) Get(ctx context.Context, id string) (ApprovalRequest, error) {
+	r, _, err := a.Store.GetApproval(ctx, id)
+	return r, err
+}
+
+// AttachCard records the bot's data about the card showing request id.
+func (a *Approvals) AttachCard(ctx context.Context, id string, card []byte) error {
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, id)
+		if err != nil {
+			return err
+		}
+		r.Card = card
+		if _, err = a.Store.UpdateApproval(ctx, r, etag); !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return ErrConflict
+}

@@ -1,0 +1,200 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// preflight checks the request against policy, the directory and the vault,
+// and returns the journal record to begin with and the app as read. It
+// changes nothing, except recovering soft-deleted secret names; with dryRun
+// it does not even that, and notes it instead.
+func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Record, bool, planExtras, error) {
+	var x planExtras
+	now := r.Clock.Now()
+	var prev StoredSecret
+	if !IsGUID(req.ClientID) {
+		return Record{}, false, x, fmt.Errorf("client ID %q is not a GUID: %w", req.ClientID, ErrInvalid)
+	}
+	if r.Policy.OwnClientID != "" && strings.EqualFold(req.ClientID, r.Policy.OwnClientID) {
+		return Record{}, false, x, fmt.Errorf("rotate %s: %w", req.ClientID, ErrOwnApp)
+	}
+	if !r.Policy.VaultAllowed(req.VaultURI) {
+		return Record{}, false, x, fmt.Errorf("vault %s: %w", req.VaultURI, ErrVaultNotAllowed)
+	}
+	if req.Overlap < 0 {
+		return Record{}, false, x, fmt.Errorf("overlap %s is negative: %w", req.Overlap, ErrInvalid)
+	}
+	if req.Lifetime < 0 {
+		return Record{}, false, x, fmt.Errorf("lifetime %s is negative: %w", req.Lifetime, ErrInvalid)
+	}
+	lifetime, clamped := r.Policy.Lifetime(req.Lifetime)
+	overlap := req.Overlap
+	if overlap == 0 {
+		overlap = r.Policy.Overlap
+	}
+
+	app, err := r.Apps.GetApp(ctx, req.ClientID)
+	if err != nil {
+		return Record{}, false, x, fmt.Errorf("look up app %s: %w", req.ClientID, err)
+	}
+	idName, secretName := req.ClientIDName, req.SecretName
+	defID, defSecret := DefaultSecretNames(app.DisplayName, app.ClientID)
+	if idName == "" {
+		idName = defID
+	}
+	if secretName == "" {
+		secretName = defSecret
+	}
+	for _, n := range []string{idName, secretName} {
+		if !r.Policy.SecretNameAllowed(n) {
+			return Record{}, false, x, fmt.Errorf("secret name %q: %w", n, ErrSecretNameNotAllowed)
+		}
+	}
+	if strings.EqualFold(idName, secretName) {
+		return Record{}, false, x, fmt.Errorf("client ID and client secret need two secret names, got %q twice: %w", idName, ErrInvalid)
+	}
+	if personalAccounts(app.SignInAudience) && len(app.Passwords) >= 2 {
+		return Record{}, false, x, fmt.Errorf("app %s allows personal Microsoft accounts and already has %d secrets, the most it may have; retire one first: %w",
+			app.ClientID, len(app.Passwords), ErrPasswordsForbidden)
+	}
+
+	idRef := SecretRef{VaultURI: req.VaultURI, Name: idName}
+	secretRef := SecretRef{VaultURI: req.VaultURI, Name: secretName}
+	x.app = app
+	read := r.current
+	if dryRun {
+		read = func(ctx context.Context, ref SecretRef) (StoredSecret, error) {
+			s, err := r.Vault.Get(ctx, ref)
+			if errors.Is(err, ErrSoftDeleted) {
+				x.notes = append(x.notes, fmt.Sprintf("%s is soft-deleted and will be recovered", ref))
+				return StoredSecret{}, fmt.Errorf("%w", ErrNotFound)
+			}
+			if err != nil {
+				return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
+			}
+			return s, nil
+		}
+	}
+	if _, err := read(ctx, idRef); err != nil && !errors.Is(err, ErrNotFound) {
+		return Record{}, false, x, err
+	}
+	prev, err = read(ctx, secretRef)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Record{}, false, x, err
+	}
+
+	id := req.ID
+	if id == "" {
+		id = r.newID()
+	}
+	rec := Record{
+		ID:              id,
+		State:           StatePending,
+		ClientID:        app.ClientID,
+		AppObjectID:     app.ObjectID,
+		AppName:         app.DisplayName,
+		DisplayName:     "keyturn " + id,
+		ClientIDRef:     idRef,
+		SecretRef:       secretRef,
+		End:             now.Add(lifetime).UTC().Truncate(time.Second),
+		Overlap:         overlap,
+		RequestedBy:     req.RequestedBy,
+		ApprovedBy:      req.ApprovedBy,
+		PreviousVersion: prev.Version,
+		PreviousKeyID:   previousKeyID(app, prev),
+		CreatedAt:       now,
+		UpdatedAt:       now,
+	}
+	r.claim(&rec)
+	return rec, clamped, x, nil
+}
+
+// planExtras is what preflight learns beyond the journal record.
+type planExtras struct {
+	app   App
+	notes []string
+}
+
+// Plan is what a rotation would do, checked against policy, the directory
+// and the vault without changing anything: what an approver is shown.
+type Plan struct {
+	ClientID        string
+	AppName         string
+	ClientIDRef     SecretRef
+	SecretRef       SecretRef
+	End             time.Time // the new secret's end
+	LifetimeClamped bool
+	Overlap         time.Duration
+	Passwords       []PasswordCredential // the app's current secrets
+	PreviousKeyID   string               // retired Overlap after verification
+	Notes           []string
+}
+
+// Plan checks req as Rotate would and says what it would do, changing
+// nothing. Its errors are Rotate's preflight errors.
+func (r *Rotator) Plan(ctx context.Context, req Request) (Plan, error) {
+	rec, clamped, x, err := r.preflight(ctx, req, true)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Plan{
+		ClientID: rec.ClientID, AppName: rec.AppName, ClientIDRef: rec.ClientIDRef, SecretRef: rec.SecretRef,
+		End: rec.End, LifetimeClamped: clamped, Overlap: rec.Overlap, Passwords: x.app.Passwords,
+		PreviousKeyID: rec.PreviousKeyID, Notes: x.notes,
+	}, nil
+}
+
+// current reads the latest version of ref, recovering it first when its
+// name is held by a soft-deleted secret.
+func (r *Rotator) current(ctx context.Context, ref SecretRef) (StoredSecret, error) {
+	s, err := r.Vault.Get(ctx, ref)
+	if errors.Is(err, ErrSoftDeleted) {
+		r.logger().InfoContext(ctx, "recovering soft-deleted secret", "vault_secret", ref.String())
+		if err := r.Vault.Recover(ctx, ref); err != nil {
+			return StoredSecret{}, fmt.Errorf("recover soft-deleted secret %s: %w", ref, err)
+		}
+		s, err = r.Vault.Get(ctx, ref)
+	}
+	if err != nil {
+		return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
+	}
+	return s, nil
+}
+
+// previousKeyID names the credential the vault's current secret belongs to:
+// the key ID Keyturn tagged it with, or else the only credential whose hint
+// matches the value's first characters. Only a credential the app still has
+// counts; otherwise there is nothing to retire.
+func previousKeyID(app App, prev StoredSecret) string {
+	if prev.Version == "" {
+		return ""
+	}
+	if k := prev.Tags[TagKeyID]; k != "" {
+		if _, ok := app.Password(k); ok {
+			return k
+		}
+		return ""
+	}
+	hint := prev.Value.Hint()
+	if hint == "" {
+		return ""
+	}
+	var match string
+	for _, p := range app.Passwords {
+		if p.Hint == hint {
+			if match != "" {
+				return "" // ambiguous: retire nothing rather than guess
+			}
+			match = p.KeyID
+		}
+	}
+	return match
+}
+
+func personalAccounts(audience string) bool {
+	return audience == "AzureADandPersonalMicrosoftAccount" || audience == "PersonalMicrosoftAccount"
+}
