@@ -130,6 +130,7 @@ type Plan struct {
 	LifetimeClamped bool
 	Overlap         time.Duration
 	Passwords       []PasswordCredential // the app's current secrets
+	Owners          []Principal          // the app's owners
 	PreviousKeyID   string               // retired Overlap after verification
 	Notes           []string
 }
@@ -143,7 +144,7 @@ func (r *Rotator) Plan(ctx context.Context, req Request) (Plan, error) {
 	}
 	return Plan{
 		ClientID: rec.ClientID, AppName: rec.AppName, ClientIDRef: rec.ClientIDRef, SecretRef: rec.SecretRef,
-		End: rec.End, LifetimeClamped: clamped, Overlap: rec.Overlap, Passwords: x.app.Passwords,
+		End: rec.End, LifetimeClamped: clamped, Overlap: rec.Overlap, Passwords: x.app.Passwords, Owners: x.app.Owners,
 		PreviousKeyID: rec.PreviousKeyID, Notes: x.notes,
 	}, nil
 }

@@ -12,6 +12,9 @@ type App struct {
 	DisplayName    string
 	SignInAudience string
 	Passwords      []PasswordCredential
+	// Owners are the app's owners (people and service principals), shown
+	// to approvers; Keyturn's service principal is among them.
+	Owners []Principal
 }
 
 // Password returns the password credential with keyID, if the app has one.

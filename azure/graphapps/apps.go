@@ -21,6 +21,9 @@ import (
 // appFields is the $select of GetApp.
 var appFields = []string{"id", "appId", "displayName", "passwordCredentials", "signInAudience"}
 
+// appExpand is the $expand of GetApp: the owners, for the approval card.
+var appExpand = []string{"owners($select=id,displayName,userPrincipalName,appId)"}
+
 // maxDisplayNameLength bounds a credential's display name. Keyturn's names
 // are short and unique; a long one is a caller bug.
 const maxDisplayNameLength = 256
@@ -38,7 +41,7 @@ func (c *Client) GetApp(ctx context.Context, clientID string) (rotation.App, err
 	err := c.do(ctx, op, func(ctx context.Context) error {
 		b := applicationswithappid.NewApplicationsWithAppIdRequestBuilderInternal(map[string]string{}, c.adapter, &id)
 		res, err := b.Get(ctx, &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetRequestConfiguration{
-			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: appFields},
+			QueryParameters: &applicationswithappid.ApplicationsWithAppIdRequestBuilderGetQueryParameters{Select: appFields, Expand: appExpand},
 			Options:         c.reqOptions,
 		})
 		got = res
@@ -206,7 +209,32 @@ func toApp(a models.Applicationable) rotation.App {
 			app.Passwords = append(app.Passwords, toCredential(p))
 		}
 	}
+	for _, o := range a.GetOwners() {
+		if o != nil {
+			app.Owners = append(app.Owners, toOwner(o))
+		}
+	}
 	return app
+}
+
+// toOwner names an owner: a user by display name and UPN, a service
+// principal by display name and app ID.
+func toOwner(o models.DirectoryObjectable) rotation.Principal {
+	p := rotation.Principal{ObjectID: strings.ToLower(graphcore.Deref(o.GetId()))}
+	switch v := o.(type) {
+	case models.Userable:
+		p.Name = graphcore.Deref(v.GetDisplayName())
+		if upn := graphcore.Deref(v.GetUserPrincipalName()); upn != "" {
+			p.Name += " <" + upn + ">"
+		}
+	case models.ServicePrincipalable:
+		p.Name = graphcore.Deref(v.GetDisplayName()) + " (app " + graphcore.Deref(v.GetAppId()) + ")"
+	default:
+		if n, ok := o.GetAdditionalData()["displayName"].(*string); ok {
+			p.Name = graphcore.Deref(n)
+		}
+	}
+	return p
 }
 
 // toCredential copies the public fields of p. It never reads secretText.

@@ -32,6 +32,10 @@ func TestGetApp(t *testing.T) {
 			KeyID: oldKeyID, DisplayName: "keyturn-previous", Hint: "abc",
 			Start: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), End: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		}},
+		Owners: []rotation.Principal{
+			{ObjectID: testOwnerID, Name: "Megan Bowen <megan@contoso.example>"},
+			{ObjectID: testSPID, Name: "Keyturn (app " + testKeyturnAppID + ")"},
+		},
 	}
 	if !reflect.DeepEqual(app, want) {
 		t.Errorf("GetApp =\n%+v\nwant\n%+v", app, want)
@@ -47,6 +51,9 @@ func TestGetApp(t *testing.T) {
 	}
 	if got, want := strings.Split(r.Query.Get("$select"), ","), appFields; !reflect.DeepEqual(got, want) {
 		t.Errorf("$select = %v, want %v (query %v)", got, want, r.Query)
+	}
+	if got := r.Query.Get("$expand"); got != "owners($select=id,displayName,userPrincipalName,appId)" {
+		t.Errorf("$expand = %q", got)
 	}
 	if got := r.Header.Get("Authorization"); got != "Bearer "+graphtest.Token {
 		t.Errorf("Authorization = %q", got)

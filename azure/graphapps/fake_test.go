@@ -19,6 +19,9 @@ const (
 	testClientID = "0b9e8d7c-6f5a-4e3d-9c2b-1a0f9e8d7c6b"
 	testSPID     = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 	oldKeyID     = "11111111-2222-4333-8444-555555555555"
+	// The app's owners: a person and Keyturn's service principal.
+	testOwnerID      = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
+	testKeyturnAppID = "c9e8c047-2a74-40a2-b28a-b162d5f5327c"
 )
 
 type fakeCredential struct {
@@ -129,6 +132,10 @@ func (f *fakeGraph) appJSON() map[string]any {
 		"displayName":         "payments-api",
 		"signInAudience":      "AzureADMyOrg",
 		"passwordCredentials": creds,
+		"owners": []any{
+			map[string]any{"@odata.type": "#microsoft.graph.user", "id": testOwnerID, "displayName": "Megan Bowen", "userPrincipalName": "megan@contoso.example"},
+			map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal", "id": testSPID, "displayName": "Keyturn", "appId": testKeyturnAppID},
+		},
 	}
 }
 

@@ -98,11 +98,16 @@ func details(r rotation.ApprovalRequest, v Viewer, state rotation.ApprovalState)
 	rows := []element{
 		field("Application", strong(orNone(r.AppName, "(no name)"))),
 		field("Client ID", mono(orNone(r.ClientID, "(none)"))),
+	}
+	if !state.Final() && len(r.Plan.Owners) > 0 {
+		rows = append(rows, row("Owners", owners(r.Plan.Owners)...))
+	}
+	rows = append(rows,
 		field("Key Vault", mono(orNone(r.VaultURI, "(none)"))),
 		row("Vault secrets",
 			line(mono(orNone(r.ClientIDName, "(none)")), subtle(plain(" holds the client ID"))),
 			line(mono(orNone(r.SecretName, "(none)")), subtle(plain(" holds the client secret")))),
-	}
+	)
 	if !state.Final() {
 		valid := []textRun{plain("about " + date(r.Plan.End))}
 		if r.Plan.LifetimeClamped {
@@ -141,6 +146,18 @@ func previous(r rotation.ApprovalRequest) richText {
 		when = " is retired " + duration(overlap) + " after the new secret is verified; it keeps working until then."
 	}
 	return line(mono(r.Plan.PreviousKeyID), plain(when))
+}
+
+// owners lists the app's owners, at most maxItems of them.
+func owners(ps []rotation.Principal) []element {
+	var out []element
+	for _, p := range ps[:min(len(ps), maxItems)] {
+		out = append(out, line(personRuns(p)...))
+	}
+	if n := len(ps) - maxItems; n > 0 {
+		out = append(out, more(n, "owners"))
+	}
+	return out
 }
 
 // approvals is "n of m" and one line per approver.

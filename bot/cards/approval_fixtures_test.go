@@ -34,7 +34,11 @@ func fxApproval() rotation.ApprovalRequest {
 				{KeyID: "44444444-5555-4666-8777-888899990000", DisplayName: "created in portal", Hint: "Zk9", Start: t0.AddDate(-1, 0, 0), End: t0.AddDate(0, 0, 20)},
 			},
 			PreviousKeyID: fxPrevKey,
-			Notes:         []string{fxVault + "secrets/payroll-api-client-id is soft-deleted and will be recovered"},
+			Owners: []rotation.Principal{
+				{ObjectID: "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6", Name: "Alex Wilber <alexw@contoso.example>"},
+				{ObjectID: "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", Name: "Keyturn (app c9e8c047-2a74-40a2-b28a-b162d5f5327c)"},
+			},
+			Notes: []string{fxVault + "secrets/payroll-api-client-id is soft-deleted and will be recovered"},
 		},
 		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), UpdatedAt: t0,
 	}

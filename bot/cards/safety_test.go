@@ -247,7 +247,7 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 		return append(append(s("Request.", "AppName", "ClientID", "ClientIDName", "ID", "SecretName", "VaultURI"),
 			s("Request.RequestedBy.", "Name", "ObjectID")...), append(s("Request.Approvals[0].By.", "Name", "ObjectID"), extra...)...)
 	}
-	planFields := s("Request.Plan.", "Notes[0]", "Passwords[0].Hint", "Passwords[0].KeyID", "PreviousKeyID")
+	planFields := s("Request.Plan.", "Notes[0]", "Owners[0].Name", "Owners[0].ObjectID", "Passwords[0].Hint", "Passwords[0].KeyID", "PreviousKeyID")
 	carriedByPending := []string{"Request.Digest", "Request.ID", "Viewer.RefreshFor[0]"}
 
 	cases := []struct {

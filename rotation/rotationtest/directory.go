@@ -42,6 +42,10 @@ type dirApp struct {
 
 var _ rotation.Applications = (*Directory)(nil)
 
+// KeyturnPrincipalID is the object ID of Keyturn's service principal in the
+// fake tenant, listed among the owners of the apps it owns.
+const KeyturnPrincipalID = "00000000-0000-4000-8000-00000000beef"
+
 // NewDirectory returns an empty tenant on clock.
 func NewDirectory(clock rotation.Clock) *Directory {
 	return &Directory{clock: clock, apps: map[string]*dirApp{}, SecretPrefix: "~CANARY~", Propagation: 10 * time.Second}
@@ -99,6 +103,10 @@ func (d *Directory) GetApp(_ context.Context, clientID string) (rotation.App, er
 	}
 	app := a.app
 	app.Passwords = append([]rotation.PasswordCredential(nil), a.app.Passwords...)
+	app.Owners = append([]rotation.Principal(nil), a.app.Owners...)
+	if a.owned {
+		app.Owners = append(app.Owners, rotation.Principal{ObjectID: KeyturnPrincipalID, Name: "Keyturn"})
+	}
 	return app, nil
 }
 
