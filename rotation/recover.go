@@ -96,7 +96,7 @@ func (r *Rotator) settlePending(ctx context.Context, rec *Record) error {
 		e := r.event(rec, EventOrphanRemoving, "credential whose secret never reached the vault")
 		e.KeyID, e.Hint = p.KeyID, p.Hint
 		auditErr := r.audit(ctx, e)
-		if rerr := r.Apps.RemovePassword(ctx, rec.AppObjectID, p.KeyID); rerr != nil {
+		if rerr := r.removeNew(ctx, rec, p.KeyID); rerr != nil {
 			return r.incomplete(ctx, rec, errors.Join(fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, rerr), auditErr))
 		}
 	}

@@ -345,3 +345,28 @@ func TestRecoveryWaitsForAnotherReplicasLease(t *testing.T) {
 		t.Fatalf("a final record keeps a lease: %+v", rec)
 	}
 }
+
+// TestUndoConfirmsTheRemoval: a lagging directory replica answers the
+// removal of a fresh credential as if it were gone; the undo reads the app
+// back, sees the key still listed and removes it again.
+func TestUndoConfirmsTheRemoval(t *testing.T) {
+	w := newWorld(t)
+	w.faults.Inject(rotationtest.Call{Op: "vault.Set", N: 2}, rotationtest.Fail)
+	w.dir.LaggingRemovals = 1
+	_, err := w.rotator(true).Rotate(context.Background(), request())
+	if !errors.Is(err, rotation.ErrCompensated) {
+		t.Fatalf("err = %v", err)
+	}
+	if w.settled(t) != "unchanged" {
+		t.Fatal("not undone")
+	}
+	removes := 0
+	for _, c := range w.faults.Trace() {
+		if c.Op == "apps.RemovePassword" {
+			removes++
+		}
+	}
+	if removes != 2 {
+		t.Fatalf("%d removals, want the lagging one and a second", removes)
+	}
+}

@@ -47,7 +47,7 @@ func (r *Rotator) add(ctx context.Context, rec *Record) (Secret, error) {
 		// only here: remove it. If that fails too, the record is still
 		// pending and recovery finds the credential by its display name.
 		rec.State = StatePending
-		if rerr := r.Apps.RemovePassword(ctx, rec.AppObjectID, np.KeyID); rerr != nil {
+		if rerr := r.removeNew(ctx, rec, np.KeyID); rerr != nil {
 			return Secret{}, fmt.Errorf("%w: journal the new credential %s: %w", ErrIncomplete, np.KeyID, errors.Join(err, rerr))
 		}
 		return Secret{}, r.fail(ctx, rec, fmt.Errorf("%w: journal the new credential %s (removed again): %w", ErrCompensated, np.KeyID, err))
@@ -70,7 +70,7 @@ func (r *Rotator) removeOrphans(ctx context.Context, rec *Record) error {
 		e := r.event(rec, EventOrphanRemoving, "credential of an unanswered request; its secret was never seen")
 		e.KeyID, e.Hint = p.KeyID, p.Hint
 		errs = append(errs, r.audit(ctx, e))
-		if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, p.KeyID); err != nil {
+		if err := r.removeNew(ctx, rec, p.KeyID); err != nil {
 			return fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, errors.Join(append(errs, err)...))
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // removal fails.
 func (r *Rotator) undoAdd(ctx context.Context, rec *Record, cause error) error {
 	auditErr := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error()))
-	if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, rec.KeyID); err != nil {
+	if err := r.removeNew(ctx, rec, rec.KeyID); err != nil {
 		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
 	}
 	return r.rolledBack(ctx, rec, cause, auditErr)
@@ -46,7 +46,7 @@ func (r *Rotator) rollback(ctx context.Context, rec *Record, cause error) error 
 			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("restore the previous version of %s: %w", latest, err), auditErr))
 		}
 	}
-	if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, rec.KeyID); err != nil {
+	if err := r.removeNew(ctx, rec, rec.KeyID); err != nil {
 		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
 	}
 	return r.rolledBack(ctx, rec, cause, auditErr)
@@ -176,4 +176,35 @@ func versionRef(ref SecretRef, versionOrID string) SecretRef {
 		}
 	}
 	return SecretRef{VaultURI: ref.VaultURI, Name: ref.Name, Version: v}
+}
+
+// confirmDelay is how long removeNew waits before reading a removal back.
+const confirmDelay = 3 * time.Second
+
+// removeNew removes keyID, a credential this rotation created moments ago,
+// and reads the app back to confirm it is gone: a directory replica that
+// has not yet seen the credential may answer the removal with "not
+// found". While the key is still listed the removal is repeated, three
+// times at most; then the error leaves the rotation to recovery.
+func (r *Rotator) removeNew(ctx context.Context, rec *Record, keyID string) error {
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		if err := r.Apps.RemovePassword(ctx, rec.AppObjectID, keyID); err != nil {
+			return err
+		}
+		if err := r.Clock.Sleep(ctx, time.Duration(attempt)*confirmDelay); err != nil {
+			return fmt.Errorf("confirm the removal of %s: %w", keyID, err)
+		}
+		app, err := r.Apps.GetApp(ctx, rec.ClientID)
+		if err != nil {
+			return fmt.Errorf("confirm the removal of %s: %w", keyID, err)
+		}
+		if _, ok := app.Password(keyID); !ok {
+			return nil
+		}
+		if attempt == attempts {
+			return fmt.Errorf("credential %s is still listed after %d removals: %w", keyID, attempts, ErrAmbiguous)
+		}
+		r.logger().WarnContext(ctx, "removed credential still listed; removing again", "request_id", rec.ID, "key_id", keyID, "attempt", attempt)
+	}
 }

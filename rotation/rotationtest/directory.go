@@ -24,6 +24,10 @@ type Directory struct {
 	MaxLifetime time.Duration
 	// SecretPrefix starts every minted secret value (a canary for tests).
 	SecretPrefix string
+	// LaggingRemovals makes that many next RemovePassword calls answer
+	// success without removing anything, as a directory replica that has
+	// not seen a new credential yet answers "not found".
+	LaggingRemovals int
 
 	clock  rotation.Clock
 	mu     sync.Mutex
@@ -137,6 +141,10 @@ func (d *Directory) RemovePassword(_ context.Context, objectID, keyID string) er
 	a, err := d.byObject(objectID)
 	if err != nil {
 		return err
+	}
+	if d.LaggingRemovals > 0 {
+		d.LaggingRemovals--
+		return nil
 	}
 	k := strings.ToLower(keyID)
 	for i, p := range a.app.Passwords {
