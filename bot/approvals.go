@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,12 +57,16 @@ func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) err
 		if r.State == rotation.ApprovalPending {
 			data.Refresh = s.approverIDs(ctx, in, r)
 		}
+		// Until the card is attached, nothing else may update it: a click
+		// in between would find no card to change.
+		unlock := s.lockCard(r.ID)
 		data.ActivityID = s.replyCard(ctx, in, s.sharedCard(r, data))
 		if b, err := json.Marshal(data); err == nil && data.ActivityID != "" {
 			if err := s.cfg.Approvals.AttachCard(ctx, r.ID, b); err != nil {
 				s.log.Error("attaching the card to the request failed", "request_id", r.ID, "error", err)
 			}
 		}
+		unlock()
 		if r.State == rotation.ApprovalApproved {
 			s.run(ctx, r.ID)
 		}
@@ -107,6 +112,37 @@ func (s *Server) approverIDs(ctx context.Context, in *incoming, r rotation.Appro
 	return ids
 }
 
+// lockCard serializes the writes to request id's card in this process and
+// returns the unlock.
+func (s *Server) lockCard(id string) func() {
+	s.cardsMu.Lock()
+	if s.cardLocks == nil {
+		s.cardLocks = map[string]*cardLock{}
+	}
+	l := s.cardLocks[id]
+	if l == nil {
+		l = &cardLock{}
+		s.cardLocks[id] = l
+	}
+	l.users++
+	s.cardsMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.cardsMu.Lock()
+		if l.users--; l.users == 0 {
+			delete(s.cardLocks, id)
+		}
+		s.cardsMu.Unlock()
+	}
+}
+
+// cardLock is one request's card lock and how many wait for it.
+type cardLock struct {
+	mu    sync.Mutex
+	users int
+}
+
 // maxMembersChecked bounds the role lookups one approval card costs.
 const maxMembersChecked = 200
 
@@ -143,6 +179,14 @@ func (s *Server) OnProgress(p rotation.Progress) {
 // updateShared replaces the conversation's card of r with its current
 // state.
 func (s *Server) updateShared(ctx context.Context, r rotation.ApprovalRequest) {
+	unlock := s.lockCard(r.ID)
+	defer unlock()
+	if len(r.Card) == 0 {
+		// r was read before its card was attached: read it again.
+		if cur, err := s.cfg.Approvals.Get(ctx, r.ID); err == nil {
+			r.Card = cur.Card
+		}
+	}
 	var d cardData
 	if len(r.Card) == 0 || json.Unmarshal(r.Card, &d) != nil || d.ActivityID == "" {
 		return

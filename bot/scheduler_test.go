@@ -82,7 +82,10 @@ func TestExpiredRequestCardIsUpdated(t *testing.T) {
 	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
-	waitFor(t, "the approval card", func() bool { return len(h.conn.all()) == 1 })
+	waitFor(t, "the approval card, attached to its request", func() bool {
+		open, _ := h.state.ListApprovals(context.Background())
+		return len(h.conn.all()) == 1 && len(open) == 1 && len(open[0].Card) > 0
+	})
 	h.clock.Advance(31 * time.Minute)
 	h.srv.tick(context.Background())
 	all := h.conn.all()

@@ -91,6 +91,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	serving bool
+
+	cardsMu   sync.Mutex
+	cardLocks map[string]*cardLock
 }
 
 // New checks cfg and returns a Server; it starts nothing.
