@@ -131,7 +131,11 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
 		var lines []string
 		for _, r := range got {
-			lines = append(lines, fmt.Sprintf("- key %s: %s %s", r.KeyID, r.Outcome, r.Reason))
+			reason := r.Reason
+			if r.Outcome == rotation.RetireError {
+				reason = "(see reference " + in.rid + ")" // the error's text is for the logs
+			}
+			lines = append(lines, fmt.Sprintf("- key %s: %s %s", r.KeyID, r.Outcome, reason))
 		}
 		if len(got) == 0 {
 			lines = append(lines, "No retirement is scheduled for "+t.Name+".")

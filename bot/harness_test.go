@@ -162,7 +162,6 @@ type harness struct {
 	stop   context.CancelFunc
 	done   chan error
 	audit  *rotationtest.AuditLog
-	refs   *MemoryReferences
 	dir    *rotationtest.Directory
 	vault  *rotationtest.Vault
 	roles  *rotationtest.Roles
@@ -226,7 +225,7 @@ type harnessOpts struct {
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, conn: newCapture(t), refs: &MemoryReferences{}, logs: &syncBuffer{}}
+	h := &harness{t: t, conn: newCapture(t), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	clock := rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
@@ -280,7 +279,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: h.refs, Dedup: h.state,
+		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: StoredReferences{Raw: h.state}, Dedup: h.state,
 		Approvals: approvals, Roles: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {

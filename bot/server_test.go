@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -184,7 +185,7 @@ func TestFixturesAsPublished(t *testing.T) {
 				}
 			}
 			if c.saved != "" {
-				if _, ok := h.refs.Reference(c.saved); !ok {
+				if _, err := h.state.Ref(context.Background(), c.saved); err != nil {
 					t.Fatalf("conversation reference %s not stored", c.saved)
 				}
 			}

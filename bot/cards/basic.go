@@ -102,14 +102,3 @@ func Error(message, referenceID string) Card {
 	}
 	return card(body...)
 }
-
-// RotationStarted acknowledges a rotation request before it runs; the
-// result follows in another card.
-func RotationStarted(app, requestID string) Card {
-	return card(
-		title("Rotation started", colorAccent),
-		line(plain("Rotating the client secret of "), strong(orNone(app, "the application")), plain(". I will post the result here.")),
-		table(false, field("Reference", mono(orNone(requestID, "(none)")))),
-		note(secretNote),
-	)
-}

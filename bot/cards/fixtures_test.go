@@ -86,7 +86,6 @@ func goldens() map[string]Card {
 		"whoami_no_roles.json":         WhoAmI("Sam Roe", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "72f988bf-86f1-41af-91ab-2d7cd011db47", nil),
 		"error.json":                   Error("You may not rotate this application.", "req-7f3a9c2e"),
 		"error_no_reference.json":      Error("I did not understand that. Type help for the commands.", ""),
-		"rotation_started.json":        RotationStarted("Payroll API", "7f3a9c2e5b1d4e60"),
 		"result_done.json":             RotationResult(fxDone()),
 		"result_done_no_previous.json": RotationResult(noPrev),
 		"result_failed.json":           RotationResult(failed),
@@ -94,13 +93,6 @@ func goldens() map[string]Card {
 		"result_unfinished.json":       RotationResult(unfinished),
 		"status.json":                  Status(fxStatus()),
 		"status_empty.json":            Status(rotation.Status{App: rotation.App{ClientID: fxClientID, DisplayName: "New App"}}),
-		"retirements.json": Retirements([]rotation.Retirement{
-			{RequestID: "7f3a9c2e5b1d4e60", ClientID: fxClientID, KeyID: fxPrevKey, After: t0, Outcome: rotation.Retired},
-			{RequestID: "6e5d4c3b2a190807", ClientID: fxClientID, KeyID: "11111111-2222-4333-8444-555566667777", After: t0.Add(48 * time.Hour), Outcome: rotation.NotDue, Reason: "overlap window ends 2026-03-04T09:30:00Z"},
-			{RequestID: "5d4c3b2a19080706", ClientID: fxClientID, KeyID: "22222222-3333-4444-8555-666677778888", After: t0, Outcome: rotation.Kept},
-			{RequestID: "4c3b2a1908070605", ClientID: fxClientID, KeyID: "33333333-4444-4555-8666-777788889999", After: t0, Outcome: rotation.RetireError, Reason: "remove password: graph 503 at https://graph.microsoft.com/v1.0/applications/..."},
-		}),
-		"retirements_none.json": Retirements(nil),
 	}
 	maps.Copy(cards, approvalGoldens())
 	return cards

@@ -220,12 +220,6 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 	unread.Missing = false
 	st.Vault = append(st.Vault, unread)
 
-	var ret rotation.Retirement
-	m.fill(reflect.ValueOf(&ret).Elem(), "Retirement")
-	rets := []rotation.Retirement{ret, ret, ret, ret, ret} // the last keeps an unknown outcome
-	for i, o := range []rotation.RetireOutcome{rotation.Retired, rotation.NotDue, rotation.Kept, rotation.RetireError} {
-		rets[i].Outcome = o
-	}
 	s := func(prefix string, names ...string) []string {
 		for i := range names {
 			names[i] = prefix + names[i]
@@ -265,14 +259,12 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
 			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
 			append(s("Status.Unfinished[0].", "Error", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
-		{"retirements", func() Card { return Retirements(rets) }, s("Retirement.", "ClientID", "KeyID", "Outcome", "RequestID"), nil},
 		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}, nil},
 		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}, nil},
 		{"whoami", func() Card {
 			return WhoAmI(m.mark("whoami.name"), m.mark("whoami.objectID"), m.mark("whoami.tenantID"), []string{m.mark("whoami.roles[0]")})
 		}, []string{"whoami.name", "whoami.objectID", "whoami.roles[0]", "whoami.tenantID"}, nil},
 		{"error", func() Card { return Error(m.mark("error.message"), m.mark("error.referenceID")) }, []string{"error.message", "error.referenceID"}, nil},
-		{"started", func() Card { return RotationStarted(m.mark("started.app"), m.mark("started.requestID")) }, []string{"started.app", "started.requestID"}, nil},
 		{"approval pending, approver", approval(rotation.ApprovalPending, viewer), requestFields(planFields...), carriedByPending},
 		{"approval pending, everyone", approval(rotation.ApprovalPending, everyone), requestFields(planFields...), carriedByPending},
 		{"approval approved", approval(rotation.ApprovalApproved, viewer), requestFields(planFields...), nil},

@@ -11,30 +11,18 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// Operation names of MemStore, for FailNext and the SetBeforeOp hook.
-const (
-	OpBegin = "Begin"
-	OpSave  = "Save"
-	OpGet   = "Get"
-	OpList  = "List"
-)
-
 // MemStore is an in-memory rotation.Store for tests and the sandbox. It
 // behaves like a persistent store: it keeps the per-application lock
 // (ErrInProgress) the way boltstore does, copies records on the way in and
 // out, and drops the monotonic clock reading of their times, as a round trip
 // through a file or a table would.
 //
-// Failures are injected with FailNext (one-shot, per operation) or with a
-// hook set by SetBeforeOp. An injected failure happens before the operation
-// touches any state. A MemStore is safe for concurrent use; the zero value is
-// not usable, call NewMemStore.
+// Failures are injected by wrapping it with Faults.Store. A MemStore is safe
+// for concurrent use; the zero value is not usable, call NewMemStore.
 type MemStore struct {
-	mu       sync.Mutex
-	records  map[string]rotation.Record
-	active   map[string]string  // client ID → ID of its unfinished record
-	failures map[string][]error // op → errors to return, oldest first
-	before   func(op string) error
+	mu      sync.Mutex
+	records map[string]rotation.Record
+	active  map[string]string // client ID → ID of its unfinished record
 }
 
 var _ rotation.Store = (*MemStore)(nil)
@@ -42,41 +30,15 @@ var _ rotation.Store = (*MemStore)(nil)
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{
-		records:  make(map[string]rotation.Record),
-		active:   make(map[string]string),
-		failures: make(map[string][]error),
+		records: make(map[string]rotation.Record),
+		active:  make(map[string]string),
 	}
-}
-
-// FailNext makes the next call of op (OpBegin, OpSave, OpGet or OpList)
-// return err, unchanged, without touching the store. Calls queue up: two
-// FailNext for the same op fail its next two calls. It panics on an unknown
-// op, which is a mistake in the test.
-func (s *MemStore) FailNext(op string, err error) {
-	checkStoreOp(op)
-	if err == nil {
-		panic("rotationtest: FailNext with a nil error")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures[op] = append(s.failures[op], err)
-}
-
-// SetBeforeOp installs fn, called before every operation with its name
-// (OpBegin, ...). When fn returns an error the operation returns it,
-// unchanged, without touching the store, and no FailNext error is used up.
-// fn runs without the store's lock held, so it may call the store. A nil fn
-// removes the hook.
-func (s *MemStore) SetBeforeOp(fn func(op string) error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.before = fn
 }
 
 // Begin implements rotation.Store. Besides ErrInProgress it returns
 // ErrInvalid for a record without an ID or client ID, or whose ID is taken.
 func (s *MemStore) Begin(ctx context.Context, r rotation.Record) error {
-	if err := s.inject(ctx, OpBegin); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := checkRecordKeys(r); err != nil {
@@ -102,7 +64,7 @@ func (s *MemStore) Begin(ctx context.Context, r rotation.Record) error {
 // for a record without an ID or client ID, and ErrInProgress when r is
 // unfinished while another record of the same app is.
 func (s *MemStore) Save(ctx context.Context, r rotation.Record) error {
-	if err := s.inject(ctx, OpSave); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := checkRecordKeys(r); err != nil {
@@ -132,7 +94,7 @@ func (s *MemStore) Save(ctx context.Context, r rotation.Record) error {
 
 // Get implements rotation.Store.
 func (s *MemStore) Get(ctx context.Context, id string) (rotation.Record, error) {
-	if err := s.inject(ctx, OpGet); err != nil {
+	if err := ctx.Err(); err != nil {
 		return rotation.Record{}, err
 	}
 	s.mu.Lock()
@@ -146,7 +108,7 @@ func (s *MemStore) Get(ctx context.Context, id string) (rotation.Record, error) 
 
 // List implements rotation.Store: records matching f, by CreatedAt, then ID.
 func (s *MemStore) List(ctx context.Context, f rotation.Filter) ([]rotation.Record, error) {
-	if err := s.inject(ctx, OpList); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -170,28 +132,6 @@ func (s *MemStore) List(ctx context.Context, f rotation.Filter) ([]rotation.Reco
 	return out, nil
 }
 
-// inject returns the failure due for op, if any, then ctx's error.
-func (s *MemStore) inject(ctx context.Context, op string) error {
-	s.mu.Lock()
-	fn := s.before
-	s.mu.Unlock()
-	if fn != nil {
-		if err := fn(op); err != nil {
-			return err
-		}
-	}
-	s.mu.Lock()
-	q := s.failures[op]
-	if len(q) > 0 {
-		s.failures[op] = q[1:]
-	}
-	s.mu.Unlock()
-	if len(q) > 0 {
-		return q[0]
-	}
-	return ctx.Err()
-}
-
 func checkRecordKeys(r rotation.Record) error {
 	if r.ID == "" || r.ClientID == "" {
 		return fmt.Errorf("record needs an ID and a client ID: %w", rotation.ErrInvalid)
@@ -203,16 +143,8 @@ func checkRecordKeys(r rotation.Record) error {
 // values today; if it gains a slice, map or pointer, copy it here. Times lose
 // their monotonic reading, as they would through a persistent store.
 func cloneRecord(r rotation.Record) rotation.Record {
-	for _, t := range []*time.Time{&r.End, &r.Start, &r.RetireAfter, &r.RetiredAt, &r.CreatedAt, &r.UpdatedAt} {
+	for _, t := range []*time.Time{&r.End, &r.Start, &r.RetireAfter, &r.RetiredAt, &r.CreatedAt, &r.UpdatedAt, &r.LeaseUntil} {
 		*t = t.Round(0)
 	}
 	return r
-}
-
-func checkStoreOp(op string) {
-	switch op {
-	case OpBegin, OpSave, OpGet, OpList:
-	default:
-		panic(fmt.Sprintf("rotationtest: unknown store operation %q", op))
-	}
 }
