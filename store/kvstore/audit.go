@@ -66,10 +66,28 @@ func (s *Store) Append(ctx context.Context, e rotation.Event) (rotation.AuditRec
 	return rotation.AuditRecord{}, fmt.Errorf("append audit record: %w", rotation.ErrConflict)
 }
 
-// Records returns up to limit records after seq after, in order.
+// Records returns up to limit records after seq after, in order; limit 0
+// returns them all, in one listing rather than one read per record.
 func (s *Store) Records(ctx context.Context, after uint64, limit int) ([]rotation.AuditRecord, error) {
+	if limit <= 0 {
+		items, err := s.kv.List(ctx, kv.TableAudit, "e:", 0)
+		if err != nil {
+			return nil, fmt.Errorf("read the audit trail: %w", err)
+		}
+		var out []rotation.AuditRecord
+		for _, it := range items {
+			var r rotation.AuditRecord
+			if err := decode(it, &r); err != nil {
+				return nil, err
+			}
+			if r.Seq > after {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
 	var out []rotation.AuditRecord
-	for seq := after + 1; limit <= 0 || len(out) < limit; seq++ {
+	for seq := after + 1; len(out) < limit; seq++ {
 		var r rotation.AuditRecord
 		if _, err := s.get(ctx, kv.TableAudit, auditKey(seq), &r); errors.Is(err, kv.ErrNotFound) {
 			break
