@@ -31,7 +31,7 @@ const (
 	payments    = "11111111-1111-4111-8111-111111111111"
 	paymentsObj = "22222222-2222-4222-8222-222222222222"
 	testVault   = "https://kv-payments.vault.azure.net/"
-	fixtureDir  = "../../shared/fixtures/teams"
+	fixtureDir  = "activity/testdata"
 
 	// The fixtures' callers carry placeholder object IDs; flows that need a
 	// real identity set from.aadObjectId to one of these.

@@ -2,30 +2,14 @@ package activity
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 )
 
-// teamsFixtures returns the directory of the shared Teams fixtures, found by
-// walking up from the package directory to the first parent holding
-// shared/fixtures/teams.
+// teamsFixtures returns the directory holding the Teams payloads the tests
+// use: Microsoft's published samples, copied into testdata (see its README).
 func teamsFixtures(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "fixtures", "teams")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/fixtures/teams not found above the package directory")
-		}
-		dir = parent
-	}
+	return "testdata"
 }
 
 // readFixture reads a fixture file, failing the test if it cannot.

@@ -36,24 +36,10 @@ func channel(text string) *activity.Activity {
 	return msg("channel", text, mention(botID, "Keyturn", "<at>Keyturn</at>"))
 }
 
-// fixture decodes a Teams fixture: testdata of bot/activity, or a file of
-// shared/fixtures/teams found by walking up from the package directory.
+// fixture decodes a Teams payload from bot/activity's testdata.
 func fixture(t *testing.T, name string) *activity.Activity {
 	t.Helper()
 	path := filepath.Join("..", "activity", "testdata", name)
-	if _, err := os.Stat(path); err != nil {
-		dir, _ := os.Getwd()
-		for {
-			path = filepath.Join(dir, "shared", "fixtures", "teams", name)
-			if _, err := os.Stat(path); err == nil {
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Fatalf("fixture %s not found", name)
-			}
-			dir = filepath.Dir(dir)
-		}
-	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
