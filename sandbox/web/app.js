@@ -393,6 +393,10 @@
     if (!text) return;
     const input = $("#compose-input");
     input.value = "";
+    // Whoever sends wants to see the answer: follow the newest message even
+    // when the channel was scrolled up.
+    const posts = $("#posts");
+    posts.scrollTop = posts.scrollHeight;
     try {
       const ans = await api("/api/send", { channel: st.channel, user: st.me, text });
       if (ans.botStatus !== 200) {
@@ -402,6 +406,13 @@
       toast(`Not sent: ${err.message}`, "error");
       input.value = text;
     }
+  }
+
+  // setOnline shows or hides the banner that says the sandbox server is not
+  // answering and what to do about it. EventSource reconnects by itself.
+  function setOnline(up) {
+    document.body.classList.toggle("offline", !up);
+    $("#offline-banner").hidden = up;
   }
 
   function loadState() {
@@ -470,8 +481,8 @@
     setMe(st.users.has(wanted) ? wanted : st.tenant.users[0].key);
     const es = new EventSource("/api/events");
     es.onmessage = (e) => onEvent(JSON.parse(e.data));
-    es.onopen = () => document.body.classList.remove("offline");
-    es.onerror = () => document.body.classList.add("offline");
+    es.onopen = () => setOnline(true);
+    es.onerror = () => setOnline(false);
     loadState();
     document.body.dataset.ready = "true";
   }
@@ -489,7 +500,7 @@
   };
 
   start().catch((err) => {
-    document.body.classList.add("offline");
+    setOnline(false);
     toast(`The sandbox did not start: ${err.message}`, "error");
   });
 })();

@@ -15,6 +15,24 @@
     return iso ? new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC" : "—";
   }
 
+  // keyRoles reads, from the latest version of every vault secret, which
+  // credential each secret holds now (its keyturn-key-id tag) and which one
+  // it held before the last rotation (keyturn-previous-key-id): that one is
+  // waiting for retirement while the app still lists it.
+  function keyRoles(vaults) {
+    const roles = new Map();
+    for (const v of vaults) {
+      for (const sec of v.secrets) {
+        const tags = (sec.versions[0] && sec.versions[0].tags) || {};
+        const held = (tags["keyturn-key-id"] || "").toLowerCase();
+        const prev = (tags["keyturn-previous-key-id"] || "").toLowerCase();
+        if (held) roles.set(held, { kind: "current", text: `in ${v.name}/${sec.name}` });
+        if (prev && !roles.has(prev)) roles.set(prev, { kind: "retiring", text: "previous secret: waiting for retirement" });
+      }
+    }
+    return roles;
+  }
+
   // load fetches /api/state and renders it into target.
   async function load(target) {
     let s;
@@ -62,8 +80,9 @@
       root.appendChild(box);
     }
     root.appendChild(el("h3", "", "App registrations"));
+    const roles = keyRoles(s.vaults);
     for (const a of s.apps) {
-      const box = el("section", "app");
+      const box = el("section", "app-reg");
       box.dataset.testid = "app";
       box.dataset.alias = a.alias;
       const head = el("div", "app-name", `${a.displayName} `);
@@ -71,16 +90,32 @@
       box.appendChild(head);
       box.appendChild(el("div", "uri", `alias ${a.alias} · client ID ${a.clientId}${a.vault ? ` · vault ${a.vault}` : ""} · ${a.approvals} approval${a.approvals === 1 ? "" : "s"}`));
       const table = el("table", "creds");
+      const cols = el("colgroup");
+      ["key", "name", "hint", "valid"].forEach((c) => cols.appendChild(el("col", c)));
+      table.appendChild(cols);
       const hr = el("tr");
       ["key ID", "name", "hint", "valid"].forEach((h) => hr.appendChild(el("th", "", h)));
       table.appendChild(hr);
       for (const c of a.credentials) {
         const tr = el("tr");
         tr.dataset.testid = "credential";
-        tr.appendChild(el("td", "mono", c.keyId));
-        tr.appendChild(el("td", "", c.displayName));
+        const key = el("td", "mono", c.keyId);
+        key.title = c.keyId;
+        tr.appendChild(key);
+        const name = el("td", "", c.displayName);
+        name.title = c.displayName;
+        const role = roles.get(c.keyId.toLowerCase());
+        if (role) {
+          tr.classList.add(role.kind);
+          tr.dataset.role = role.kind;
+          name.appendChild(el("span", `role ${role.kind}`, role.text));
+          name.title = `${c.displayName}: ${role.text}`;
+        }
+        tr.appendChild(name);
         tr.appendChild(el("td", "mono", `${c.hint}…`));
-        tr.appendChild(el("td", "", `${day(c.start).slice(0, 10)} → ${day(c.end).slice(0, 10)}`));
+        const valid = el("td", "valid", `${day(c.start).slice(0, 10)} → ${day(c.end).slice(0, 10)}`);
+        valid.title = `${day(c.start)} → ${day(c.end)}`;
+        tr.appendChild(valid);
         table.appendChild(tr);
       }
       box.appendChild(table);

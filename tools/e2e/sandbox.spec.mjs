@@ -222,6 +222,49 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     assert.match(text, /keyturn-requested-by[\s\S]*Megan Bowen/);
     const creds = vault.locator('[data-testid="app"][data-alias="payments-api"] [data-testid="credential"]');
     assert.equal(await creds.count(), 2, "the new credential and the previous one (retired after the overlap)");
+    assert.equal(await creds.and(page.locator('[data-role="current"]')).count(), 1, "the credential the vault holds is labelled");
+    const retiring = creds.and(page.locator('[data-role="retiring"]'));
+    assert.equal(await retiring.count(), 1, "the previous credential is labelled as waiting for retirement");
+    assert.match(await retiring.innerText(), /waiting for retirement/);
+  });
+
+  // The page must stay readable at the sizes people use: the chat column and
+  // the app-credential table keep a readable width, key IDs are cut with the
+  // full value on hover, and sending while scrolled up shows the newest post.
+  const MIN_CHAT = 400;
+  const MIN_TABLE = 300;
+  for (const size of [{ width: 1280, height: 720 }, { width: 900, height: 900 }, { width: 1600, height: 1000 }]) {
+    await t.test(`the page is readable at ${size.width}×${size.height}`, async () => {
+      await page.setViewportSize(size);
+      const chatBox = await chat.boundingBox();
+      assert.ok(chatBox.width >= MIN_CHAT, `chat column is ${chatBox.width}px wide at ${size.width}px (want ≥ ${MIN_CHAT})`);
+      const table = vault.locator('[data-testid="app"][data-alias="payments-api"] table').first();
+      await table.scrollIntoViewIfNeeded();
+      const tableBox = await table.boundingBox();
+      assert.ok(tableBox.width >= MIN_TABLE, `credential table is ${tableBox.width}px wide at ${size.width}px (want ≥ ${MIN_TABLE})`);
+      const key = table.locator("td.mono").first();
+      const full = await key.getAttribute("title");
+      assert.match(full, /^[0-9a-f-]{36}$/, "the full key ID is on hover");
+      const lines = await key.evaluate((e) => {
+        const r = document.createRange();
+        r.selectNodeContents(e);
+        return new Set([...r.getClientRects()].map((q) => Math.round(q.top))).size;
+      });
+      assert.equal(lines, 1, "a key ID stays on one line");
+      await page.screenshot({ path: join(ARTIFACTS, `09-layout-${size.width}x${size.height}.png`), fullPage: true });
+    });
+  }
+
+  await t.test("sending while scrolled up jumps to the newest message", async () => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await chat.evaluate((e) => { e.scrollTop = 0; });
+    assert.ok(await chat.evaluate((e) => e.scrollHeight > e.clientHeight + 80), "the chat is long enough to scroll");
+    await say("@Keyturn whoami");
+    await page.waitForFunction(() => {
+      const e = document.querySelector('[data-testid="chat-pane"]');
+      return e.scrollHeight - e.scrollTop - e.clientHeight < 80;
+    }, null, { timeout: STEP });
+    await page.setViewportSize({ width: 1600, height: 1000 });
   });
 
   await t.test("no secret value appears on the page, in its data or in the sandbox's output", async () => {
@@ -239,6 +282,10 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
   await t.test("a restart keeps the requests, the cards and the audit trail", async () => {
     outputs.push(sb.output);
     assert.equal(await sb.stop(), 0, "the sandbox stops cleanly");
+    const banner = page.getByTestId("offline-banner");
+    await banner.waitFor({ state: "visible", timeout: STEP });
+    assert.match(await banner.innerText(), /not answering[\s\S]*go run \.\/cmd\/bot sandbox/);
+    await shot("08-server-stopped");
     sb = new Sandbox(bin, stateDir, addr, botAddr);
     url = await sb.url;
     await page.goto(`${url}?as=megan`);
@@ -248,7 +295,8 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     await vault.locator('[data-testid="secret"][data-name="payments-api-client-secret"]').getByText("2 versions", { exact: false }).waitFor();
     await say("@Keyturn status payments-api");
     await latestBotCard().getByText("payments-api-client-secret", { exact: false }).first().waitFor({ timeout: STEP });
-    await shot("08-after-restart");
+    await shot("10-after-restart");
+    assert.ok(await page.getByTestId("offline-banner").isHidden(), "the banner goes once the server answers");
     const html = await page.content();
     assert.ok(!html.includes(SECRET_MARKER) && !sb.output.includes(SECRET_MARKER), "no secret value after the restart");
   });
