@@ -245,7 +245,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	audit := teeAuditor{h.audit, h.state}
 	h.gate = &gatedVerifier{Verifier: h.dir.Verifier(), gate: o.gate}
 	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.gate, Store: h.state,
-		Audit: audit, Clock: clock, Policy: policy, Log: log}
+		Audit: audit, Clock: clock, Policy: policy, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
 	h.roles = rotationtest.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
 	h.roles.AddMember(groupRequesters, meganOID)

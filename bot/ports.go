@@ -30,6 +30,7 @@ type Rotations interface {
 	Status(ctx context.Context, clientID string, refs ...rotation.SecretRef) (rotation.Status, error)
 	Retire(ctx context.Context, opts rotation.RetireOptions) ([]rotation.Retirement, error)
 	Recover(ctx context.Context) ([]rotation.Result, error)
+	Sweep(ctx context.Context) ([]rotation.Orphan, error)
 }
 
 // Target is what a command's <app> [into <vault>] resolves to.

@@ -78,7 +78,8 @@ func (s *Server) schedule(ctx context.Context) {
 }
 
 // tick runs the background jobs once: finish or undo rotations a dead
-// replica left (once their lease ran out), expire requests (and update
+// replica left (once their lease ran out), remove credentials Keyturn
+// named that no live journal record owns, expire requests (and update
 // their cards), retire credentials whose overlap ended, post the audit
 // trail to the audit channel, forget old activity IDs.
 func (s *Server) tick(ctx context.Context) {
@@ -91,6 +92,9 @@ func (s *Server) tick(ctx context.Context) {
 	}
 	if got, err := s.cfg.Rotations.Recover(ctx); err != nil || len(got) > 0 {
 		s.log.Info("recovered unfinished rotations", "count", len(got), "error", err)
+	}
+	if got, err := s.cfg.Rotations.Sweep(ctx); err != nil || len(got) > 0 {
+		s.log.Info("swept orphaned credentials", "count", len(got), "error", err)
 	}
 	expired, err := s.cfg.Approvals.ExpireDue(ctx)
 	if err != nil {

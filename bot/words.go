@@ -27,6 +27,10 @@ func userMessage(err error, ref string) string {
 		msg = "I cannot find that app registration. Use its Application (client) ID or a configured alias."
 	case errors.Is(err, rotation.ErrNotOwner):
 		msg = "I am not an owner of that app registration, so I may not change it. An administrator can add Keyturn as an owner."
+		var no *rotation.NotOwnerError
+		if errors.As(err, &no) {
+			msg = "I am not an owner of that app registration, so I may not change it. An owner of the app can add me: " + no.Command()
+		}
 	case errors.Is(err, rotation.ErrVaultForbidden):
 		msg = "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."
 	case errors.Is(err, rotation.ErrVaultNotAllowed):

@@ -1,6 +1,9 @@
 package rotation
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Adapters translate SDK errors into these (wrapped with
 // context); callers test them with errors.Is. The bot and the CLI turn them
@@ -80,3 +83,24 @@ var (
 	// undone: the app and the vault are as they were before.
 	ErrCompensated = errors.New("rotation failed and was rolled back")
 )
+
+// NotOwnerError says that Keyturn's service principal is not among an
+// app's owners, and how an owner of the app fixes that. It wraps
+// ErrNotOwner. Its words hold IDs only, so the bot may show them.
+type NotOwnerError struct {
+	ClientID    string // the app
+	PrincipalID string // Keyturn's service principal (object ID)
+}
+
+func (e *NotOwnerError) Error() string {
+	return fmt.Sprintf("%s: app %s does not list Keyturn's service principal %s among its owners; an owner of the app can add it with: %s",
+		ErrNotOwner, e.ClientID, e.PrincipalID, e.Command())
+}
+
+// Command is the Azure CLI command that makes Keyturn an owner of the app.
+func (e *NotOwnerError) Command() string {
+	return "az ad app owner add --id " + e.ClientID + " --owner-object-id " + e.PrincipalID
+}
+
+// Unwrap returns ErrNotOwner.
+func (e *NotOwnerError) Unwrap() error { return ErrNotOwner }

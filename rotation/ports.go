@@ -49,6 +49,13 @@ type Vault interface {
 	// can be read. Errors: ErrNotFound (nothing to recover),
 	// ErrVaultForbidden, ErrVaultUnreachable, ErrAmbiguous.
 	Recover(ctx context.Context, ref SecretRef) error
+
+	// List returns the latest version of every secret in the vault at
+	// vaultURI, with its attributes and tags and without its value, so that
+	// Keyturn can tell which credentials its secrets still hold. Deleted
+	// secrets are not listed. Errors: ErrVaultForbidden, ErrVaultUnreachable,
+	// ErrAmbiguous, ErrInvalid (a vault outside the cloud).
+	List(ctx context.Context, vaultURI string) ([]StoredSecret, error)
 }
 
 // Verifier proves that a client secret works by acquiring a fresh

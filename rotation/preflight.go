@@ -41,6 +41,9 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 	if err != nil {
 		return Record{}, false, x, fmt.Errorf("look up app %s: %w", req.ClientID, err)
 	}
+	if err := r.checkOwner(app); err != nil {
+		return Record{}, false, x, err
+	}
 	idName, secretName := req.ClientIDName, req.SecretName
 	defID, defSecret := DefaultSecretNames(app.DisplayName, app.ClientID)
 	if idName == "" {
@@ -111,6 +114,25 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 	}
 	r.claim(&rec)
 	return rec, clamped, x, nil
+}
+
+// maxExpandedOwners is how many owners Graph returns at most for an
+// expanded navigation property ($expand=owners): a list that long may be
+// cut short, so it cannot prove that Keyturn is missing.
+const maxExpandedOwners = 20
+
+// checkOwner refuses app when r knows Keyturn's service principal and the
+// app's owners, as the directory listed them, do not include it.
+func (r *Rotator) checkOwner(app App) error {
+	if r.PrincipalID == "" || len(app.Owners) >= maxExpandedOwners {
+		return nil
+	}
+	for _, o := range app.Owners {
+		if strings.EqualFold(o.ObjectID, r.PrincipalID) {
+			return nil
+		}
+	}
+	return fmt.Errorf("rotate %s: %w", app.ClientID, &NotOwnerError{ClientID: app.ClientID, PrincipalID: strings.ToLower(r.PrincipalID)})
 }
 
 // planExtras is what preflight learns beyond the journal record.

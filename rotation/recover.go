@@ -72,14 +72,13 @@ func (r *Rotator) resume(ctx context.Context, rec Record) (Result, error) {
 // credential with the record's display name is kept only if the vault holds
 // its secret; any other is an orphan whose secret is lost, and is removed.
 func (r *Rotator) settlePending(ctx context.Context, rec *Record) error {
-	app, err := r.Apps.GetApp(ctx, rec.ClientID)
+	found, err := r.findByName(ctx, rec)
 	if errors.Is(err, ErrAppNotFound) {
 		return r.fail(ctx, rec, fmt.Errorf("app %s no longer exists: %w", rec.ClientID, err))
 	}
 	if err != nil {
 		return r.incomplete(ctx, rec, fmt.Errorf("list credentials of %s: %w", rec.ClientID, err))
 	}
-	found := app.PasswordByDisplayName(rec.DisplayName)
 	if len(found) == 0 {
 		return r.fail(ctx, rec, fmt.Errorf("stopped before a credential was added"))
 	}
@@ -95,9 +94,11 @@ func (r *Rotator) settlePending(ctx context.Context, rec *Record) error {
 		}
 		e := r.event(rec, EventOrphanRemoving, "credential whose secret never reached the vault")
 		e.KeyID, e.Hint = p.KeyID, p.Hint
-		auditErr := r.audit(ctx, e)
+		if err := r.audit(ctx, e); err != nil {
+			return r.incomplete(ctx, rec, err)
+		}
 		if rerr := r.removeNew(ctx, rec, p.KeyID); rerr != nil {
-			return r.incomplete(ctx, rec, errors.Join(fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, rerr), auditErr))
+			return r.incomplete(ctx, rec, fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, rerr))
 		}
 	}
 	if kept == nil {

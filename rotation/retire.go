@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,12 +49,13 @@ func (r *Rotator) Retire(ctx context.Context, opts RetireOptions) ([]Retirement,
 	}
 	var out []Retirement
 	var errs []error
+	held := r.heldOnce()
 	for _, rec := range recs {
 		if !rec.RetirementPending() {
 			continue
 		}
 		ret := Retirement{RequestID: rec.ID, ClientID: rec.ClientID, KeyID: rec.RetireKeyID, After: rec.RetireAfter}
-		if err := r.retireOne(ctx, &rec, opts.Early, &ret); err != nil {
+		if err := r.retireOne(ctx, &rec, opts.Early, held, &ret); err != nil {
 			ret.Outcome, ret.Reason = RetireError, err.Error()
 			errs = append(errs, fmt.Errorf("retire %s of %s: %w", rec.RetireKeyID, rec.ClientID, err))
 		}
@@ -62,7 +64,28 @@ func (r *Rotator) Retire(ctx context.Context, opts RetireOptions) ([]Retirement,
 	return out, errors.Join(errs...)
 }
 
-func (r *Rotator) retireOne(ctx context.Context, rec *Record, early bool, ret *Retirement) error {
+// heldOnce returns a func that reads heldKeys on its first call, over the
+// whole journal's vaults and the policy's, and remembers the answer.
+func (r *Rotator) heldOnce() func(context.Context) (map[string]SecretRef, error) {
+	var held map[string]SecretRef
+	return func(ctx context.Context) (map[string]SecretRef, error) {
+		if held != nil {
+			return held, nil
+		}
+		recs, err := r.Store.List(ctx, Filter{})
+		if err != nil {
+			return nil, fmt.Errorf("read the journal: %w", err)
+		}
+		h, err := r.heldKeys(ctx, recs)
+		if err != nil {
+			return nil, err
+		}
+		held = h
+		return held, nil
+	}
+}
+
+func (r *Rotator) retireOne(ctx context.Context, rec *Record, early bool, heldKeys func(context.Context) (map[string]SecretRef, error), ret *Retirement) error {
 	now := r.Clock.Now()
 	if !early && now.Before(rec.RetireAfter) {
 		ret.Outcome, ret.Reason = NotDue, "overlap window ends "+rec.RetireAfter.Format(time.RFC3339)
@@ -74,6 +97,17 @@ func (r *Rotator) retireOne(ctx context.Context, rec *Record, early bool, ret *R
 	}
 	if err == nil && cur.Tags[TagKeyID] == rec.RetireKeyID {
 		ret.Outcome, ret.Reason = Kept, "the vault points at it again"
+		return nil
+	}
+	// Any Keyturn secret in any known vault, under any name, may have
+	// been pointed at the old credential since: never remove what a vault
+	// holds, and remove nothing when the vaults cannot say.
+	held, err := heldKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("check that no vault secret holds %s: %w", rec.RetireKeyID, err)
+	}
+	if ref, ok := held[strings.ToLower(rec.RetireKeyID)]; ok {
+		ret.Outcome, ret.Reason = Kept, ref.String()+" holds it"
 		return nil
 	}
 	e := r.event(rec, EventRetiring, "overlap window ended")

@@ -37,6 +37,16 @@ type Rotator struct {
 	// user (an embedded file), and Recover takes every record it is not
 	// driving itself.
 	Holder string
+	// PrincipalID is the object ID of Keyturn's service principal. When
+	// set, preflight refuses an app whose owners do not include it
+	// (ErrNotOwner, as a *NotOwnerError with the fix), before any card is
+	// shown: with Application.ReadWrite.OwnedBy Keyturn may read any app
+	// but change only those it owns. Empty skips the check (the CLI run
+	// by a person, whose own directory roles decide).
+	PrincipalID string
+	// KnownApps are client IDs the policy names. Sweep looks for orphaned
+	// credentials on them as well as on every app in the journal.
+	KnownApps []string
 
 	mu       sync.Mutex
 	inflight map[string]bool // record IDs driven by this process now

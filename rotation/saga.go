@@ -10,9 +10,11 @@ import (
 // The saga's steps. Each moves rec from one state to the next and journals
 // it; a step that cannot go on either undoes what was done (the record ends
 // RolledBack or Failed) or leaves the record unfinished for Recover
-// (ErrIncomplete). Forward progress needs every audit write to succeed; undo
-// proceeds even when its audit writes fail, because an orphaned credential
-// is worse than a gap the error reports.
+// (ErrIncomplete). No audit, no action, undo included: every step that
+// changes the directory or the vault is recorded first, and when that record
+// cannot be written the step is not taken. An undo that cannot be audited
+// leaves the record unfinished, and recovery undoes it once the trail takes
+// writes again; the credential it leaves meanwhile has a secret nobody holds.
 
 // add adds the new password, reconciling once after an ambiguous failure.
 // It returns the new secret, held only in memory until stored.
@@ -47,6 +49,11 @@ func (r *Rotator) add(ctx context.Context, rec *Record) (Secret, error) {
 		// only here: remove it. If that fails too, the record is still
 		// pending and recovery finds the credential by its display name.
 		rec.State = StatePending
+		e := r.event(rec, EventRollingBack, "the journal did not take the new credential")
+		e.KeyID, e.Hint = np.KeyID, np.Hint
+		if aerr := r.audit(ctx, e); aerr != nil {
+			return Secret{}, fmt.Errorf("%w: journal the new credential %s: %w", ErrIncomplete, np.KeyID, errors.Join(err, aerr))
+		}
 		if rerr := r.removeNew(ctx, rec, np.KeyID); rerr != nil {
 			return Secret{}, fmt.Errorf("%w: journal the new credential %s: %w", ErrIncomplete, np.KeyID, errors.Join(err, rerr))
 		}
@@ -59,25 +66,59 @@ func (r *Rotator) add(ctx context.Context, rec *Record) (Secret, error) {
 	return np.Secret, nil
 }
 
-// removeOrphans removes every credential that carries rec's display name.
+// removeOrphans removes every credential that carries rec's display name,
+// after an addPassword whose answer was lost. A directory replica that has
+// not seen the new credential yet lists the app without it, so "none" is
+// believed only after findByName has looked for absenceWindow.
 func (r *Rotator) removeOrphans(ctx context.Context, rec *Record) error {
-	app, err := r.Apps.GetApp(ctx, rec.ClientID)
+	found, err := r.findByName(ctx, rec)
 	if err != nil {
 		return fmt.Errorf("list credentials of %s to reconcile: %w", rec.ClientID, err)
 	}
-	var errs []error
-	for _, p := range app.PasswordByDisplayName(rec.DisplayName) {
+	for _, p := range found {
 		e := r.event(rec, EventOrphanRemoving, "credential of an unanswered request; its secret was never seen")
 		e.KeyID, e.Hint = p.KeyID, p.Hint
-		errs = append(errs, r.audit(ctx, e))
+		if err := r.audit(ctx, e); err != nil {
+			return err
+		}
 		if err := r.removeNew(ctx, rec, p.KeyID); err != nil {
-			return fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, errors.Join(append(errs, err)...))
+			return fmt.Errorf("remove orphaned credential %s: %w", p.KeyID, err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		r.logger().WarnContext(ctx, "audit write failed during reconciliation", "request_id", rec.ID, "error", err)
-	}
 	return nil
+}
+
+// absenceWindow is how long findByName keeps re-listing an app before it
+// concludes that no credential carries a display name: long enough for
+// Entra ID's directory replicas to catch up with a write (seconds,
+// occasionally tens of seconds), short enough for a person waiting.
+const absenceWindow = time.Minute
+
+// findByName returns the app's credentials named rec.DisplayName. When a
+// listing shows none it lists again, backing off, until absenceWindow has
+// passed: a lagging replica must not make the saga believe that an
+// addPassword created nothing.
+func (r *Rotator) findByName(ctx context.Context, rec *Record) ([]PasswordCredential, error) {
+	deadline := r.Clock.Now().Add(absenceWindow)
+	wait := 2 * time.Second
+	for attempt := 1; ; attempt++ {
+		app, err := r.Apps.GetApp(ctx, rec.ClientID)
+		if err != nil {
+			return nil, err
+		}
+		if found := app.PasswordByDisplayName(rec.DisplayName); len(found) > 0 {
+			return found, nil
+		}
+		left := deadline.Sub(r.Clock.Now())
+		if left <= 0 {
+			return nil, nil
+		}
+		r.logger().DebugContext(ctx, "credential not listed; listing again", "request_id", rec.ID, "attempt", attempt)
+		if err := r.Clock.Sleep(ctx, min(wait, left)); err != nil {
+			return nil, fmt.Errorf("list credentials of %s again: %w", rec.ClientID, err)
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
 }
 
 // drive runs rec from its current state to a final one. secret is the new

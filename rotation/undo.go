@@ -11,50 +11,54 @@ import (
 // secret. The record ends RolledBack, or stays Added for recovery when the
 // removal fails.
 func (r *Rotator) undoAdd(ctx context.Context, rec *Record, cause error) error {
-	auditErr := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error()))
-	if err := r.removeNew(ctx, rec, rec.KeyID); err != nil {
-		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
+	if err := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error())); err != nil {
+		return r.incomplete(ctx, rec, errors.Join(cause, err))
 	}
-	return r.rolledBack(ctx, rec, cause, auditErr)
+	if err := r.removeNew(ctx, rec, rec.KeyID); err != nil {
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err)))
+	}
+	return r.rolledBack(ctx, rec, cause)
 }
 
 // rollback restores the vault's previous secret version when the vault
 // points at the new credential, then removes the new credential.
 func (r *Rotator) rollback(ctx context.Context, rec *Record, cause error) error {
-	auditErr := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error()))
+	if err := r.audit(ctx, r.event(rec, EventRollingBack, cause.Error())); err != nil {
+		return r.incomplete(ctx, rec, errors.Join(cause, err))
+	}
 	rec.State, rec.Error = StateRollingBack, cause.Error()
 	if err := r.save(ctx, rec); err != nil {
-		return fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(cause, fmt.Errorf("journal the rollback: %w", err), auditErr))
+		return fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(cause, fmt.Errorf("journal the rollback: %w", err)))
 	}
 	latest := SecretRef{VaultURI: rec.SecretRef.VaultURI, Name: rec.SecretRef.Name}
 	cur, err := r.Vault.Get(ctx, latest)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read %s to restore it: %w", latest, err), auditErr))
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read %s to restore it: %w", latest, err)))
 	}
 	if err == nil && cur.Tags[TagKeyID] == rec.KeyID {
 		if rec.PreviousVersion == "" {
-			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("%s holds the new secret and no earlier version to restore", latest), auditErr))
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("%s holds the new secret and no earlier version to restore", latest)))
 		}
 		prev, err := r.Vault.Get(ctx, versionRef(rec.SecretRef, rec.PreviousVersion))
 		if err != nil {
-			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read the previous version of %s: %w", latest, err), auditErr))
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("read the previous version of %s: %w", latest, err)))
 		}
 		props := prev.SecretProps
 		props.Tags = copyTags(prev.Tags)
 		props.Tags[TagRestoredBy] = rec.ID
 		if _, err := r.Vault.Set(ctx, latest, prev.Value, props); err != nil {
-			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("restore the previous version of %s: %w", latest, err), auditErr))
+			return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("restore the previous version of %s: %w", latest, err)))
 		}
 	}
 	if err := r.removeNew(ctx, rec, rec.KeyID); err != nil {
-		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err), auditErr))
+		return r.incomplete(ctx, rec, errors.Join(cause, fmt.Errorf("remove the new credential %s: %w", rec.KeyID, err)))
 	}
-	return r.rolledBack(ctx, rec, cause, auditErr)
+	return r.rolledBack(ctx, rec, cause)
 }
 
 // rolledBack journals and audits a completed undo and returns the error
 // that tells the caller so.
-func (r *Rotator) rolledBack(ctx context.Context, rec *Record, cause, auditErr error) error {
+func (r *Rotator) rolledBack(ctx context.Context, rec *Record, cause error) error {
 	rec.State, rec.Error = StateRolledBack, cause.Error()
 	var errs []error
 	if err := r.save(ctx, rec); err != nil {
@@ -63,9 +67,6 @@ func (r *Rotator) rolledBack(ctx context.Context, rec *Record, cause, auditErr e
 	}
 	if err := r.audit(ctx, r.event(rec, EventRolledBack, cause.Error())); err != nil {
 		errs = append(errs, err)
-	}
-	if auditErr != nil {
-		errs = append(errs, auditErr)
 	}
 	r.logger().WarnContext(ctx, "rotation rolled back", "request_id", rec.ID, "client_id", rec.ClientID, "key_id", rec.KeyID, "error", cause)
 	return fmt.Errorf("%w: %w", ErrCompensated, errors.Join(append([]error{cause}, errs...)...))

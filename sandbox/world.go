@@ -135,6 +135,10 @@ func (w *World) Verifier() rotation.Verifier { return w.dir.Verifier() }
 // Roles returns the tenant file's answers to role lookups.
 func (w *World) Roles() RoleDirectory { return RoleDirectory{w.tenant} }
 
+// PrincipalID is the object ID of Keyturn's service principal in the demo
+// tenant: the owner the apps marked "owned" list.
+func (w *World) PrincipalID() string { return rotationtest.KeyturnPrincipalID }
+
 // Policy returns base with the tenant's vaults allowed and Keyturn's own
 // app protected.
 func (w *World) Policy(base rotation.Policy) rotation.Policy {
@@ -225,6 +229,10 @@ func (v worldVault) Recover(ctx context.Context, ref rotation.SecretRef) error {
 	}
 	v.w.changed()
 	return nil
+}
+
+func (v worldVault) List(ctx context.Context, vaultURI string) ([]rotation.StoredSecret, error) {
+	return v.w.vault.List(ctx, vaultURI)
 }
 
 // set writes a version and records its metadata.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,6 +143,36 @@ func (f *fakeVault) server() *fake.Server {
 			}
 			id := azsecrets.ID("https://" + f.host + "/secrets/" + name)
 			resp.SetResponse(http.StatusOK, azsecrets.GetDeletedSecretResponse{DeletedSecret: azsecrets.DeletedSecret{ID: &id}}, nil)
+			return
+		},
+		// Two secrets a page, so the pager must follow nextLink.
+		NewListSecretPropertiesPager: func(*azsecrets.ListSecretPropertiesOptions) (resp azfake.PagerResponder[azsecrets.ListSecretPropertiesResponse]) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.record("ListSecretProperties")
+			if f.forbidden {
+				resp.AddResponseError(http.StatusForbidden, "Forbidden")
+				return
+			}
+			names := make([]string, 0, len(f.live))
+			for k := range f.live {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			var page []*azsecrets.SecretProperties
+			for i, k := range names {
+				vs := f.live[k]
+				s := vs[len(vs)-1]
+				id := azsecrets.ID("https://" + f.host + "/secrets/" + s.ID.Name())
+				page = append(page, &azsecrets.SecretProperties{ID: &id, Attributes: s.Attributes, ContentType: s.ContentType, Tags: s.Tags})
+				if len(page) == 2 || i == len(names)-1 {
+					resp.AddPage(http.StatusOK, azsecrets.ListSecretPropertiesResponse{SecretPropertiesListResult: azsecrets.SecretPropertiesListResult{Value: page}}, nil)
+					page = nil
+				}
+			}
+			if len(names) == 0 {
+				resp.AddPage(http.StatusOK, azsecrets.ListSecretPropertiesResponse{}, nil)
+			}
 			return
 		},
 		RecoverDeletedSecret: func(_ context.Context, name string, _ *azsecrets.RecoverDeletedSecretOptions) (resp azfake.Responder[azsecrets.RecoverDeletedSecretResponse], errResp azfake.ErrorResponder) {

@@ -33,6 +33,9 @@ type backend struct {
 	Roles rotation.RoleDirectory
 	// Cred is the Azure credential, for a shared state store (nil in tests).
 	Cred azcore.TokenCredential
+	// PrincipalID is the object ID of Keyturn's service principal, whose
+	// ownership preflight checks; empty skips that check.
+	PrincipalID string
 }
 
 // backendFactory builds the backend for cfg.
@@ -73,7 +76,24 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("graph role lookups: %w", err)
 	}
-	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred}, nil
+	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred,
+		PrincipalID: principalID(cfg.PrincipalID, who)}, nil
+}
+
+// principalID is the object ID of Keyturn's service principal: the one
+// configured (KEYTURN_PRINCIPAL_ID), else the oid of Keyturn's own Graph
+// token when that token is an application's (a managed identity or a
+// service principal). A person's token (az login) gives none: the person's
+// own directory roles may let them change apps they do not own, so
+// ownership is then left to Graph to decide.
+func principalID(configured string, who claims) string {
+	if configured != "" {
+		return strings.ToLower(configured)
+	}
+	if who.appOnly() && rotation.IsGUID(who.ObjectID) {
+		return strings.ToLower(who.ObjectID)
+	}
+	return ""
 }
 
 // claims are the parts of our own access token that say who we are. The
@@ -87,6 +107,16 @@ type claims struct {
 	Username string `json:"preferred_username"`
 	AppID    string `json:"appid"`
 	IDType   string `json:"idtyp"`
+	Scopes   string `json:"scp"`
+}
+
+// appOnly reports whether the token is an application's own (client
+// credentials or managed identity) rather than a person's.
+func (c claims) appOnly() bool {
+	if c.IDType != "" {
+		return c.IDType == "app"
+	}
+	return c.Scopes == "" && c.UPN == "" && c.Username == "" && c.Unique == "" && c.AppID != ""
 }
 
 func parseClaims(token string) claims {

@@ -74,7 +74,7 @@ func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy
 	}
 	rot := &rotation.Rotator{
 		Apps: b.Apps, Vault: b.Vault, Verifier: b.Verifier, Store: store, Audit: store,
-		Clock: clock, Policy: policy, Log: log,
+		Clock: clock, Policy: policy, Log: log, PrincipalID: b.PrincipalID,
 	}
 	return &session{cfg: cfg, rot: rot, backend: b, store: store, ping: ping, state: sc, close: closeAll}, exitOK
 }
@@ -195,20 +195,56 @@ func (c *cli) recover(ctx context.Context, args []string) int {
 		return code
 	}
 	defer s.close()
+	if code := c.knowPolicyApps(s); code != exitOK {
+		return code
+	}
 	results, err := s.rot.Recover(ctx)
+	// Then sweep: credentials named by Keyturn that no live journal
+	// record owns (a lagging directory, a crash, a lost journal write).
+	orphans, serr := s.rot.Sweep(ctx)
 	if *asJSON {
-		c.printJSON(results)
-	} else if len(results) == 0 {
+		c.printJSON(recoverJSON{Recovered: results, Orphans: orphans})
+	} else if len(results) == 0 && len(orphans) == 0 {
 		fmt.Fprintln(c.stdout, "nothing to recover")
 	}
-	for _, r := range results {
-		if !*asJSON {
+	if !*asJSON {
+		for _, r := range results {
 			fmt.Fprintf(c.stdout, "%s %s: %s %s\n", r.RequestID, r.ClientID, r.State, r.Error)
 		}
+		for _, o := range orphans {
+			verb := "kept"
+			if o.Removed {
+				verb = "removed"
+			}
+			fmt.Fprintf(c.stdout, "%s orphaned credential %s of %s (request %s): %s\n", verb, o.KeyID, o.ClientID, o.RequestID, o.Reason)
+		}
 	}
-	if err != nil {
+	if err := errors.Join(err, serr); err != nil {
 		return c.fail(err)
 	}
+	return exitOK
+}
+
+// recoverJSON is `recover --json`'s output.
+type recoverJSON struct {
+	Recovered []rotation.Result `json:"recovered"`
+	Orphans   []rotation.Orphan `json:"orphans"`
+}
+
+// knowPolicyApps tells s's Rotator the apps and vaults of the policy file
+// named by KEYTURN_POLICY, if any, so that a sweep looks at them too.
+func (c *cli) knowPolicyApps(s *session) int {
+	path := c.getenv.first("KEYTURN_POLICY")
+	if path == "" {
+		return exitOK
+	}
+	pc, err := loadPolicyFile(path, s.cfg.Cloud, rotation.DefaultPolicy())
+	if err != nil {
+		fmt.Fprintf(c.stderr, "configuration:\nKEYTURN_POLICY %s:\n%v\n", path, err)
+		return exitUsage
+	}
+	s.rot.KnownApps = pc.clientIDs()
+	s.rot.Policy.AllowedVaults = append(s.rot.Policy.AllowedVaults, pc.Policy.AllowedVaults...)
 	return exitOK
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -103,6 +104,24 @@ type policyConfig struct {
 type appTiming struct {
 	Lifetime time.Duration
 	Overlap  time.Duration
+}
+
+// clientIDs lists the apps the policy names (aliases and per-app rules),
+// lower-case and sorted, for the sweep.
+func (c policyConfig) clientIDs() []string {
+	seen := map[string]bool{}
+	for _, t := range c.Apps {
+		seen[strings.ToLower(t.ClientID)] = true
+	}
+	for id := range c.Rules {
+		seen[strings.ToLower(id)] = true
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // rule returns the approval rule of clientID: its own if listed, else the default.

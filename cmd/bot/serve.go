@@ -75,6 +75,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		return exitFailure
 	}
 	clock := s.rot.Clock
+	s.rot.KnownApps = pc.clientIDs()
 	if s.state.Kind == storeTables {
 		s.rot.Holder = replicaName()
 	}

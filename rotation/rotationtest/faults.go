@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,14 +27,37 @@ const (
 	CrashBefore
 	// CrashAfter performs the call, then panics with Crash.
 	CrashAfter
+
+	// The "listing lags" class: the call is performed and its answer is
+	// lost, and the directory's listings lag behind it. For the next
+	// LagReads apps.GetApp calls, credentials that apps.AddPassword
+	// created since the fault are missing from the listing, as when a
+	// directory replica that has not seen the write answers the read.
+
+	// LagTimeoutAfter is TimeoutAfter with lagging listings.
+	LagTimeoutAfter
+	// LagCrashAfter is CrashAfter with lagging listings.
+	LagCrashAfter
+
+	// The "undo fails too" class.
+
+	// UndoFails returns a definite error, like Fail, and makes the next
+	// apps.RemovePassword and the next vault.Set fail as well: the
+	// outage that broke the step also breaks the step that undoes it.
+	UndoFails
 )
 
+// LagReads is how many listings lag after a fault of the listing-lags
+// class.
+const LagReads = 3
+
 func (k Kind) String() string {
-	return [...]string{"fail", "timeout-before", "timeout-after", "crash-before", "crash-after"}[k]
+	return [...]string{"fail", "timeout-before", "timeout-after", "crash-before", "crash-after",
+		"lag-timeout-after", "lag-crash-after", "undo-fails"}[k]
 }
 
 // Kinds lists every Kind.
-var Kinds = []Kind{Fail, TimeoutBefore, TimeoutAfter, CrashBefore, CrashAfter}
+var Kinds = []Kind{Fail, TimeoutBefore, TimeoutAfter, CrashBefore, CrashAfter, LagTimeoutAfter, LagCrashAfter, UndoFails}
 
 // Crash is the panic value of an injected crash.
 type Crash struct {
@@ -52,6 +76,10 @@ type Faults struct {
 	calls map[string]int
 	trace []Call
 	rules map[Call]Kind
+
+	armed    map[string]bool // ops whose next call fails (UndoFails)
+	lagReads int             // listings that still lag
+	hidden   map[string]bool // key IDs lagging listings leave out
 }
 
 // Call names the n-th call (from 1) of an operation.
@@ -64,7 +92,7 @@ func (c Call) String() string { return fmt.Sprintf("%s#%d", c.Op, c.N) }
 
 // NewFaults returns a Faults that injects nothing yet.
 func NewFaults() *Faults {
-	return &Faults{calls: map[string]int{}, rules: map[Call]Kind{}}
+	return &Faults{calls: map[string]int{}, rules: map[Call]Kind{}, armed: map[string]bool{}, hidden: map[string]bool{}}
 }
 
 // Inject makes call c fail with kind k.
@@ -81,14 +109,63 @@ func (f *Faults) Trace() []Call {
 	return append([]Call(nil), f.trace...)
 }
 
+// Settle drops every injected failure that has not fired yet, including
+// those UndoFails armed, as when the outage ends. Listings that lag go on
+// lagging.
+func (f *Faults) Settle() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules, f.armed = map[Call]Kind{}, map[string]bool{}
+}
+
 func (f *Faults) next(op string) (Call, Kind, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[op]++
 	c := Call{Op: op, N: f.calls[op]}
 	f.trace = append(f.trace, c)
+	if f.armed[op] {
+		delete(f.armed, op)
+		return c, Fail, true
+	}
 	k, ok := f.rules[c]
+	switch {
+	case ok && (k == LagTimeoutAfter || k == LagCrashAfter):
+		f.lagReads = LagReads
+	case ok && k == UndoFails:
+		f.armed["apps.RemovePassword"], f.armed["vault.Set"] = true, true
+	}
 	return c, k, ok
+}
+
+// added notes a credential created while listings lag.
+func (f *Faults) added(keyID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lagReads > 0 {
+		f.hidden[strings.ToLower(keyID)] = true
+	}
+}
+
+// listed returns app as a lagging listing shows it.
+func (f *Faults) listed(app rotation.App) rotation.App {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lagReads == 0 {
+		return app
+	}
+	f.lagReads--
+	var keep []rotation.PasswordCredential
+	for _, p := range app.Passwords {
+		if !f.hidden[strings.ToLower(p.KeyID)] {
+			keep = append(keep, p)
+		}
+	}
+	app.Passwords = keep
+	if f.lagReads == 0 {
+		f.hidden = map[string]bool{}
+	}
+	return app
 }
 
 func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
@@ -98,7 +175,7 @@ func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
 		return fn()
 	}
 	switch k {
-	case Fail:
+	case Fail, UndoFails:
 		return zero, fmt.Errorf("%s: %w", c, ErrInjected)
 	case TimeoutBefore:
 		return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
@@ -109,7 +186,7 @@ func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	if k == CrashAfter {
+	if k == CrashAfter || k == LagCrashAfter {
 		panic(Crash{Op: op, Call: c.N})
 	}
 	return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
@@ -141,11 +218,20 @@ type faultyApps struct {
 }
 
 func (x faultyApps) GetApp(ctx context.Context, clientID string) (rotation.App, error) {
-	return do(x.f, "apps.GetApp", func() (rotation.App, error) { return x.a.GetApp(ctx, clientID) })
+	return do(x.f, "apps.GetApp", func() (rotation.App, error) {
+		app, err := x.a.GetApp(ctx, clientID)
+		return x.f.listed(app), err
+	})
 }
 
 func (x faultyApps) AddPassword(ctx context.Context, objectID, name string, end time.Time) (rotation.NewPassword, error) {
-	return do(x.f, "apps.AddPassword", func() (rotation.NewPassword, error) { return x.a.AddPassword(ctx, objectID, name, end) })
+	return do(x.f, "apps.AddPassword", func() (rotation.NewPassword, error) {
+		np, err := x.a.AddPassword(ctx, objectID, name, end)
+		if err == nil {
+			x.f.added(np.KeyID)
+		}
+		return np, err
+	})
 }
 
 func (x faultyApps) RemovePassword(ctx context.Context, objectID, keyID string) error {
@@ -167,6 +253,10 @@ func (x faultyVault) Set(ctx context.Context, ref rotation.SecretRef, value rota
 
 func (x faultyVault) Recover(ctx context.Context, ref rotation.SecretRef) error {
 	return do0(x.f, "vault.Recover", func() error { return x.v.Recover(ctx, ref) })
+}
+
+func (x faultyVault) List(ctx context.Context, vaultURI string) ([]rotation.StoredSecret, error) {
+	return do(x.f, "vault.List", func() ([]rotation.StoredSecret, error) { return x.v.List(ctx, vaultURI) })
 }
 
 type faultyStore struct {

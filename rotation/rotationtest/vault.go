@@ -3,6 +3,7 @@ package rotationtest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -107,6 +108,28 @@ func (v *Vault) Recover(_ context.Context, ref rotation.SecretRef) error {
 	}
 	s.deleted = false
 	return nil
+}
+
+// List implements rotation.Vault: the latest version of every live secret
+// in the vault at vaultURI, without values, sorted by name.
+func (v *Vault) List(_ context.Context, vaultURI string) ([]rotation.StoredSecret, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.forbidden[strings.ToLower(vaultURI)] {
+		return nil, fmt.Errorf("list %s: %w", vaultURI, rotation.ErrVaultForbidden)
+	}
+	prefix := strings.ToLower(strings.TrimSuffix(vaultURI, "/") + "/secrets/")
+	var out []rotation.StoredSecret
+	for k, s := range v.secrets {
+		if !strings.HasPrefix(k, prefix) || s.deleted || len(s.versions) == 0 {
+			continue
+		}
+		latest := clone(s.versions[len(s.versions)-1])
+		latest.Value = rotation.Secret{}
+		out = append(out, latest)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref.Name < out[j].Ref.Name })
+	return out, nil
 }
 
 // Versions returns every version of ref, oldest first, values included.
