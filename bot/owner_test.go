@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -46,5 +47,31 @@ func TestNotOwnedAppGetsTheFixAndNoCard(t *testing.T) {
 	}
 	if !denied || h.rotations() != 0 {
 		t.Fatalf("audit %v, %d rotations", h.audit.Types(), h.rotations())
+	}
+}
+
+// TestSchedulerSweepsOrphans (issue 8, finding 5): a rotation that ended
+// failed while a lagging listing hid its credential left that credential
+// live, its secret in no vault. The next scheduler tick removes it,
+// audited.
+func TestSchedulerSweepsOrphans(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ctx := t.Context()
+	rec := rotation.Record{ID: "req-lagged", State: rotation.StateFailed, ClientID: payments, AppObjectID: paymentsObj,
+		DisplayName: "keyturn req-lagged", SecretRef: rotation.SecretRef{VaultURI: testVault, Name: "payments-api-client-secret"}}
+	if err := h.state.Begin(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	orphan, _ := h.dir.AddExisting(payments, "keyturn req-lagged", h.clock.Now().Add(time.Hour))
+	h.srv.tick(ctx)
+	if _, ok := h.dir.SecretOf(payments, orphan.KeyID); ok {
+		t.Fatal("the scheduler left the orphaned credential")
+	}
+	audited := false
+	for _, e := range h.audit.Events() {
+		audited = audited || e.Type == rotation.EventOrphanRemoving && e.KeyID == orphan.KeyID
+	}
+	if !audited {
+		t.Fatalf("removal not audited: %v", h.audit.Types())
 	}
 }
