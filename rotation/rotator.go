@@ -47,9 +47,13 @@ type Rotator struct {
 	// KnownApps are client IDs the policy names. Sweep looks for orphaned
 	// credentials on them as well as on every app in the journal.
 	KnownApps []string
+	// SweepEvery, when set, is the least time between two Sweeps of this
+	// Rotator (the scheduler's); zero sweeps on every call.
+	SweepEvery time.Duration
 
-	mu       sync.Mutex
-	inflight map[string]bool // record IDs driven by this process now
+	mu        sync.Mutex
+	inflight  map[string]bool // record IDs driven by this process now
+	lastSweep time.Time
 }
 
 // Progress reports one completed step of a rotation.

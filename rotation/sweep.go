@@ -29,7 +29,14 @@ type Orphan struct {
 // in a known vault still holds is kept whatever the journal says. Every
 // removal is audited first. Sweep is idempotent; the scheduler and
 // `keyturn recover` run it.
+//
+// With SweepEvery set, a Sweep that follows this Rotator's last one by less
+// than that does nothing: the scheduler calls it on every tick, and one
+// directory read per app every few minutes is enough for a rare event.
 func (r *Rotator) Sweep(ctx context.Context) ([]Orphan, error) {
+	if !r.sweepDue() {
+		return nil, nil
+	}
 	recs, err := r.Store.List(ctx, Filter{})
 	if err != nil {
 		return nil, fmt.Errorf("sweep: read the journal: %w", err)
@@ -67,6 +74,20 @@ func (r *Rotator) Sweep(ctx context.Context) ([]Orphan, error) {
 				continue
 			}
 			why, orphan := orphaned(byID, reqID, p.KeyID)
+			if orphan {
+				// The journal was read before the app: a rotation may have
+				// begun since. Its record precedes its credential, so a
+				// fresh read settles it.
+				rec, err := r.Store.Get(ctx, reqID)
+				switch {
+				case err == nil:
+					byID[reqID] = rec
+					why, orphan = orphaned(byID, reqID, p.KeyID)
+				case !errors.Is(err, ErrNotFound):
+					errs = append(errs, fmt.Errorf("sweep %s: read request %s: %w", app.ClientID, reqID, err))
+					continue
+				}
+			}
 			if !orphan {
 				continue
 			}
@@ -92,6 +113,19 @@ func (r *Rotator) Sweep(ctx context.Context) ([]Orphan, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// sweepDue reports whether Sweep should run now, and if so notes that it
+// does.
+func (r *Rotator) sweepDue() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.Clock.Now()
+	if r.SweepEvery > 0 && !r.lastSweep.IsZero() && now.Sub(r.lastSweep) < r.SweepEvery {
+		return false
+	}
+	r.lastSweep = now
+	return true
 }
 
 // removeOrphan audits, then removes, one orphaned credential.

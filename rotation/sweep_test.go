@@ -218,3 +218,53 @@ func TestRetireRefusesAKeyAnyVaultSecretHolds(t *testing.T) {
 		t.Fatal("retired a credential a vault secret holds")
 	}
 }
+
+// staleJournal lists a journal as it was before any rotation began.
+type staleJournal struct{ rotation.Store }
+
+func (staleJournal) List(context.Context, rotation.Filter) ([]rotation.Record, error) {
+	return nil, nil
+}
+
+// TestSweepRereadsTheJournalBeforeRemoving: a rotation that begins after
+// the sweep read the journal, and adds its credential before the sweep
+// reads the app, is not taken for an orphan.
+func TestSweepRereadsTheJournalBeforeRemoving(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	started := rotation.Record{ID: "req-new", State: rotation.StatePending, ClientID: clientID, AppObjectID: objectID,
+		DisplayName: "keyturn req-new", SecretRef: w.secretRef}
+	if err := w.store.Begin(ctx, started); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := w.dir.AddExisting(clientID, "keyturn req-new", t0.Add(time.Hour))
+	r := w.rotator(false)
+	r.Store, r.KnownApps = staleJournal{w.store}, []string{clientID}
+	got, err := r.Sweep(ctx)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("sweep: %+v %v", got, err)
+	}
+	if _, ok := w.dir.SecretOf(clientID, fresh.KeyID); !ok {
+		t.Fatal("removed the credential of a rotation that began during the sweep")
+	}
+}
+
+// TestSweepEvery: the scheduler's Rotator sweeps at most once per
+// SweepEvery; recover's (zero) sweeps every time.
+func TestSweepEvery(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	r := w.rotator(false)
+	r.KnownApps, r.SweepEvery = []string{clientID}, 10*time.Minute
+	if _, err := r.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	orphan, _ := w.dir.AddExisting(clientID, "keyturn lost-request", t0.Add(time.Hour))
+	if got, _ := r.Sweep(ctx); len(got) != 0 {
+		t.Fatalf("swept again within SweepEvery: %+v", got)
+	}
+	w.clock.Advance(10 * time.Minute)
+	if got, err := r.Sweep(ctx); err != nil || len(got) != 1 || got[0].KeyID != orphan.KeyID || !got[0].Removed {
+		t.Fatalf("after SweepEvery: %+v %v", got, err)
+	}
+}

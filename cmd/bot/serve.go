@@ -76,6 +76,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	}
 	clock := s.rot.Clock
 	s.rot.KnownApps = pc.clientIDs()
+	s.rot.SweepEvery = sweepEvery
 	if s.state.Kind == storeTables {
 		s.rot.Holder = replicaName()
 	}
@@ -151,6 +152,11 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	log.Info("stopped")
 	return exitOK
 }
+
+// sweepEvery is how often the scheduler looks for orphaned credentials:
+// one Graph read per known app, for an event that needs a lost answer and
+// a lagging directory at once.
+const sweepEvery = 10 * time.Minute
 
 // replicaName names this process among the replicas sharing the store.
 func replicaName() string {
