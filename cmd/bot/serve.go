@@ -77,6 +77,11 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	clock := s.rot.Clock
 	s.rot.KnownApps = pc.clientIDs()
 	s.rot.SweepEvery = sweepEvery
+	if s.rot.PrincipalID == "" {
+		log.Warn("Keyturn's service principal is unknown (set KEYTURN_PRINCIPAL_ID): requests for apps Keyturn does not own are refused only when the approved rotation runs")
+	} else {
+		log.Info("keyturn owner check", "principal_id", s.rot.PrincipalID)
+	}
 	if s.state.Kind == storeTables {
 		s.rot.Holder = replicaName()
 	}
