@@ -97,3 +97,26 @@ func TestRoleCacheNeverOutlivesSixtySeconds(t *testing.T) {
 		t.Fatalf("MaxRoleCache is %s, more than the 60 s the README promises", rotation.MaxRoleCache)
 	}
 }
+
+// TestNoAuditNoDecision: the approval flow's later steps hold the rule as
+// its first does: a rejection and an expiry whose record cannot be written
+// are not taken.
+func TestNoAuditNoDecision(t *testing.T) {
+	ctx := context.Background()
+	e := newApprovalEnv(t)
+	r, err := e.ask(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ap.Audit = &failingAuditor{}
+	if _, err := e.ap.Reject(ctx, rotation.Decision{Caller: bob, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: conv}); !errors.Is(err, rotation.ErrAuditFailed) {
+		t.Fatalf("reject: %v", err)
+	}
+	e.clock.Advance(31 * time.Minute)
+	if got, err := e.ap.ExpireDue(ctx); !errors.Is(err, rotation.ErrAuditFailed) || len(got) != 0 {
+		t.Fatalf("expire: %+v %v", got, err)
+	}
+	if got, _, _ := e.store.GetApproval(ctx, r.ID); got.State != rotation.ApprovalPending {
+		t.Fatalf("a decision was taken without its audit record: %s", got.State)
+	}
+}
