@@ -36,7 +36,7 @@ var grammar = []struct {
 	parse func(verb string, args []string) (Command, error)
 }{
 	{Syntax{Help, "help", "Show what Keyturn can do."}, parseHelp},
-	{Syntax{Rotate, usageRotate, "Ask for a new client secret for an app, stored in Key Vault, approved by a second person."}, parseRotate},
+	{Syntax{Rotate, usageRotate, "Ask for a new client secret for an app, written straight into Key Vault once approved."}, parseRotate},
 	{Syntax{Status, usageStatus, "Show an app's client secrets, what the vault holds and any pending retirement."}, parseAppVerb},
 	{Syntax{Retire, usageRetire, "Retire an app's previous secrets whose overlap window has ended."}, parseAppVerb},
 	{Syntax{WhoAmI, usageWhoAmI, "Show your Entra object ID, tenant and Keyturn roles."}, parseWhoAmI},
