@@ -93,7 +93,9 @@ func (o Options) normalize() (Options, error) {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 	o.AppID = strings.ToLower(strings.TrimSpace(o.AppID))
-	if !guidPattern.MatchString(o.AppID) {
+	if o.AppID == "" {
+		bad("AppID", "is required: the bot's Microsoft App ID (MicrosoftAppId), a GUID")
+	} else if !guidPattern.MatchString(o.AppID) {
 		bad("AppID", "%q is not a GUID; give the bot's Microsoft App ID (MicrosoftAppId), such as 00000000-0000-0000-0000-000000000000", o.AppID)
 	}
 	if o.ShortName == "" {

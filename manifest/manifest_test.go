@@ -153,7 +153,7 @@ func TestBadOptions(t *testing.T) {
 	}{
 		{"app ID not a GUID", func(o *Options) { o.AppID = "keyturn-bot" }, "AppID", "is not a GUID"},
 		{"app ID with braces", func(o *Options) { o.AppID = "{" + testAppID + "}" }, "AppID", "is not a GUID"},
-		{"empty app ID", func(o *Options) { o.AppID = "" }, "AppID", "is not a GUID"},
+		{"empty app ID", func(o *Options) { o.AppID = " " }, "AppID", "is required"},
 		{"domain with scheme", func(o *Options) { o.Domain = "https://keyturn.contoso.example" }, "Domain", "has a scheme"},
 		{"domain with path", func(o *Options) { o.Domain = "keyturn.contoso.example/api/messages" }, "Domain", "has a path"},
 		{"domain with port", func(o *Options) { o.Domain = "keyturn.contoso.example:443" }, "Domain", "has a port"},

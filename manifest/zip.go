@@ -25,14 +25,19 @@ func (m Manifest) JSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Package returns the app package for o: a zip holding manifest.json and
-// the two icons at its root, ready to upload to Teams. The error joins a
-// *FieldError per problem with o; nothing is built then.
+// Package returns the app package for o (see Manifest.Zip). The error
+// joins a *FieldError per problem with o; nothing is built then.
 func Package(o Options) ([]byte, error) {
 	m, err := New(o)
 	if err != nil {
 		return nil, err
 	}
+	return m.Zip()
+}
+
+// Zip returns the app package of m: a zip holding manifest.json and the
+// two icons at its root, ready to upload to Teams.
+func (m Manifest) Zip() ([]byte, error) {
 	doc, err := m.JSON()
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
