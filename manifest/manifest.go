@@ -36,8 +36,9 @@ const AccentColor = "#1F5AA6"
 // chats (meeting chats included) and one-to-one chats.
 var Scopes = []string{"team", "groupChat", "personal"}
 
-// Limits Microsoft documents for a bot's command menu (the schema allows
-// more than Teams shows).
+// Limits of a bot's command menu as the schemas up to 1.19 set them (later
+// ones allow longer titles and descriptions, and 12 commands): staying
+// within them keeps the menu readable in every Teams client.
 const (
 	maxCommands           = 10
 	maxCommandTitle       = 32

@@ -112,13 +112,16 @@ func TestCommandListsEqualGrammar(t *testing.T) {
 	if !slices.Equal(scopes, m.Bots[0].Scopes) {
 		t.Errorf("command lists cover %v, the bot's scopes are %v", scopes, m.Bots[0].Scopes)
 	}
-	want := []string{"help", "rotate", "status", "retire", "whoami", "audit here"}
+	// The commands the issue names are there (a command added to the
+	// grammar later joins them without a change here).
 	var titles []string
 	for _, c := range m.Bots[0].CommandLists[0].Commands {
 		titles = append(titles, c.Title)
 	}
-	if !slices.Equal(titles, want) {
-		t.Errorf("titles %v, want %v", titles, want)
+	for _, want := range []string{"help", "rotate", "status", "retire", "whoami", "audit here"} {
+		if !slices.Contains(titles, want) {
+			t.Errorf("titles %v lack %q", titles, want)
+		}
 	}
 }
 
@@ -191,8 +194,12 @@ func TestBadOptions(t *testing.T) {
 // TestBadOptionsAllReported proves every problem is reported at once.
 func TestBadOptionsAllReported(t *testing.T) {
 	_, err := New(Options{AppID: "nope", Domain: "http://x.example/", Version: "1"})
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("error %v does not join the problems", err)
+	}
 	var fields []string
-	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+	for _, e := range joined.Unwrap() {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			fields = append(fields, fe.Field)
