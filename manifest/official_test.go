@@ -10,24 +10,24 @@ import (
 	"github.com/keyturn/keyturn/internal/nodetest"
 )
 
-// manifestcheck returns the repository root and the validator script
-// (relative to the root), or stops the test when the official package is
-// not installed (see nodetest.Tool: a failure under CI).
-func manifestcheck(t *testing.T) (root, script string) {
+// manifestcheck returns a function that runs the validator in the
+// repository root with args, returning its output and exit code, or stops
+// the test when the official package is not installed (see nodetest.Tool:
+// a failure under CI).
+func manifestcheck(t *testing.T) func(args ...string) (string, int) {
 	t.Helper()
-	return nodetest.Tool(t, "manifestcheck", "@microsoft/app-manifest"), filepath.Join("tools", "manifestcheck", "validate.mjs")
-}
-
-// validate runs the validator with args in the repository root.
-func validate(t *testing.T, root, script string, args ...string) (string, int) {
-	t.Helper()
-	return nodetest.Run(t, root, script, args...)
+	root := nodetest.Tool(t, "manifestcheck", "@microsoft/app-manifest")
+	script := filepath.Join("tools", "manifestcheck", "validate.mjs")
+	return func(args ...string) (string, int) {
+		t.Helper()
+		return nodetest.Run(t, root, script, args...)
+	}
 }
 
 // TestManifestPassesOfficialValidator validates the manifest of a freshly
 // built package (and the golden file) against the official schema, offline.
 func TestManifestPassesOfficialValidator(t *testing.T) {
-	root, script := manifestcheck(t)
+	validate := manifestcheck(t)
 	pkg, err := Package(testOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestManifestPassesOfficialValidator(t *testing.T) {
 	if err := os.WriteFile(built, files[ManifestFile], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, code := validate(t, root, script, built, filepath.Join("manifest", "testdata", "manifest.json"))
+	out, code := validate(built, filepath.Join("manifest", "testdata", "manifest.json"))
 	if code != 0 || !strings.Contains(out, "2 passed, 0 failed") {
 		t.Fatalf("the official validator rejects the manifest (exit %d):\n%s", code, out)
 	}
@@ -47,8 +47,8 @@ func TestManifestPassesOfficialValidator(t *testing.T) {
 // newer schema than SchemaVersion: check that Teams accepts it for bots,
 // then move SchemaVersion on.
 func TestSchemaIsTheNewestBundled(t *testing.T) {
-	root, script := manifestcheck(t)
-	out, code := validate(t, root, script, "--newest")
+	validate := manifestcheck(t)
+	out, code := validate("--newest")
 	if got := strings.TrimSpace(out); code != 0 || got != SchemaVersion {
 		t.Errorf("the validator's newest Teams schema is %q (exit %d), the manifest uses %s", got, code, SchemaVersion)
 	}
@@ -57,7 +57,7 @@ func TestSchemaIsTheNewestBundled(t *testing.T) {
 // TestOfficialValidatorRejectsInvalidManifests proves the check can fail:
 // each manifest under testdata/invalid/ breaks one rule.
 func TestOfficialValidatorRejectsInvalidManifests(t *testing.T) {
-	root, script := manifestcheck(t)
+	validate := manifestcheck(t)
 	cases := []struct{ file, want string }{
 		{"bot_id_not_guid.json", "/bots/0/botId must match pattern"},
 		{"unknown_property.json", "must NOT have additional properties"},
@@ -75,7 +75,7 @@ func TestOfficialValidatorRejectsInvalidManifests(t *testing.T) {
 		files[i] = filepath.Join("manifest", "testdata", "invalid", tc.file)
 	}
 	// One run for all (node starts slowly); the report has a block per file.
-	out, code := validate(t, root, script, files...)
+	out, code := validate(files...)
 	if code != 1 || !strings.Contains(out, "0 passed, "+strconv.Itoa(len(cases))+" failed") {
 		t.Fatalf("exit %d, want 1 with every manifest failing:\n%s", code, out)
 	}
@@ -86,11 +86,11 @@ func TestOfficialValidatorRejectsInvalidManifests(t *testing.T) {
 		}
 	}
 	// A valid and an invalid manifest together still fail the run.
-	out, code = validate(t, root, script, filepath.Join("manifest", "testdata", "manifest.json"), files[0])
+	out, code = validate(filepath.Join("manifest", "testdata", "manifest.json"), files[0])
 	if code != 1 || !strings.Contains(out, "1 passed, 1 failed") {
 		t.Errorf("mixed run: exit %d:\n%s", code, out)
 	}
-	if _, code := validate(t, root, script); code != 2 {
+	if _, code := validate(); code != 2 {
 		t.Errorf("no files: exit %d, want 2", code)
 	}
 }
