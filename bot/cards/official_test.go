@@ -1,72 +1,27 @@
 package cards
 
 import (
-	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/keyturn/keyturn/internal/nodetest"
 )
 
-const installHint = "run npm ci --prefix tools/cardcheck"
-
-// cardcheck returns the repository root and the validator script, or stops
-// the test when the official library is not installed: a failure under CI
-// (env CI set), a skip elsewhere.
+// cardcheck returns the repository root and the validator script
+// (relative to the root), or stops the test when the official library is
+// not installed (see nodetest.Tool: a failure under CI).
 func cardcheck(t *testing.T) (root, script string) {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not installed"
-	} else if _, err := os.Stat(filepath.Join(dir, "tools", "cardcheck", "node_modules", "adaptivecards", "package.json")); err != nil {
-		missing = "tools/cardcheck/node_modules is missing"
-	}
-	if missing != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %s", missing, installHint)
-		}
-		t.Skipf("%s: %s", missing, installHint)
-	}
-	return dir, filepath.Join("tools", "cardcheck", "validate.mjs")
+	return nodetest.Tool(t, "cardcheck", "adaptivecards"), filepath.Join("tools", "cardcheck", "validate.mjs")
 }
 
 // runValidator runs the script on files (relative to root) and returns
 // its output and exit code.
 func runValidator(t *testing.T, root, script string, files ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", append([]string{script}, files...)...)
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return string(out), 0
-	case errors.As(err, &exit) && ctx.Err() == nil:
-		return string(out), exit.ExitCode()
-	default:
-		t.Fatalf("run node %s: %v\n%s", script, err, out)
-		return "", -1
-	}
+	return nodetest.Run(t, root, script, files...)
 }
 
 func TestGoldenCardsPassOfficialValidator(t *testing.T) {

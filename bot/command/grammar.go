@@ -15,51 +15,99 @@ const (
 	usageAudit  = "audit here"
 )
 
+// Syntax is one command of the grammar as people see it: on the help card,
+// in the Teams app manifest's command lists.
+type Syntax struct {
+	// Verb is the command; its words are what a user types first.
+	Verb Verb
+	// Usage is the command's words and arguments, such as
+	// "rotate <app> [into <vault>]".
+	Usage string
+	// Summary says in one sentence what the command does (at most 128
+	// characters: the Teams command menu's limit for a description).
+	Summary string
+}
+
+// grammar is every command the bot understands, in the order help lists
+// them. parseWords recognises a first word only through this table, so
+// Commands lists every command Parse can return.
+var grammar = []struct {
+	Syntax
+	parse func(verb string, args []string) (Command, error)
+}{
+	{Syntax{Help, "help", "Show what Keyturn can do."}, parseHelp},
+	{Syntax{Rotate, usageRotate, "Ask for a new client secret for an app, written straight into Key Vault once approved."}, parseRotate},
+	{Syntax{Status, usageStatus, "Show an app's client secrets, what the vault holds and any pending retirement."}, parseAppVerb},
+	{Syntax{Retire, usageRetire, "Retire an app's previous secrets whose overlap window has ended."}, parseAppVerb},
+	{Syntax{WhoAmI, usageWhoAmI, "Show your Entra object ID, tenant and Keyturn roles."}, parseWhoAmI},
+	{Syntax{AuditHere, usageAudit, "Approvers only: post Keyturn's audit trail to this conversation."}, parseAudit},
+}
+
+// Commands returns the commands of the grammar, in the order help lists
+// them. It is the one list of commands: the Teams app manifest's command
+// lists are built from it.
+func Commands() []Syntax {
+	out := make([]Syntax, len(grammar))
+	for i, g := range grammar {
+		out[i] = g.Syntax
+	}
+	return out
+}
+
 func parseWords(words []string) (Command, error) {
 	if len(words) == 0 {
 		return Command{Verb: Help}, nil
 	}
 	verb, _ := asciiLower(words[0])
-	args := words[1:]
-	switch verb {
-	case "help":
-		return Command{Verb: Help}, nil
-	case "rotate":
-		return parseRotate(args)
-	case "status", "retire":
-		usage := usageStatus
-		if verb == "retire" {
-			usage = usageRetire
+	for _, g := range grammar {
+		if first, _, _ := strings.Cut(string(g.Verb), " "); first == verb {
+			return g.parse(verb, words[1:])
 		}
-		if len(args) == 0 {
-			return Command{}, perr(verb+" needs an app", usage)
-		}
-		if len(args) > 1 {
-			return Command{}, perr("too many words", usage)
-		}
-		app, err := parseApp(args[0], usage)
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Verb: Verb(verb), App: app}, nil
-	case "whoami":
-		if len(args) > 0 {
-			return Command{}, perr("whoami takes no arguments", usageWhoAmI)
-		}
-		return Command{Verb: WhoAmI}, nil
-	case "audit":
-		if len(args) != 1 {
-			return Command{}, perr("audit works only for this conversation", usageAudit)
-		}
-		if w, _ := asciiLower(args[0]); w != "here" {
-			return Command{}, perr("audit works only for this conversation", usageAudit)
-		}
-		return Command{Verb: AuditHere}, nil
 	}
 	return Command{Verb: Help, Unknown: true}, nil
 }
 
-func parseRotate(args []string) (Command, error) {
+func parseHelp(string, []string) (Command, error) {
+	return Command{Verb: Help}, nil
+}
+
+// parseAppVerb parses status and retire: the verb and one app.
+func parseAppVerb(verb string, args []string) (Command, error) {
+	usage := usageStatus
+	if verb == string(Retire) {
+		usage = usageRetire
+	}
+	if len(args) == 0 {
+		return Command{}, perr(verb+" needs an app", usage)
+	}
+	if len(args) > 1 {
+		return Command{}, perr("too many words", usage)
+	}
+	app, err := parseApp(args[0], usage)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Verb: Verb(verb), App: app}, nil
+}
+
+func parseWhoAmI(_ string, args []string) (Command, error) {
+	if len(args) > 0 {
+		return Command{}, perr("whoami takes no arguments", usageWhoAmI)
+	}
+	return Command{Verb: WhoAmI}, nil
+}
+
+func parseAudit(_ string, args []string) (Command, error) {
+	if len(args) != 1 {
+		return Command{}, perr("audit works only for this conversation", usageAudit)
+	}
+	if w, _ := asciiLower(args[0]); w != "here" {
+		return Command{}, perr("audit works only for this conversation", usageAudit)
+	}
+	return Command{Verb: AuditHere}, nil
+}
+
+func parseRotate(_ string, args []string) (Command, error) {
 	if len(args) == 0 {
 		return Command{}, perr("rotate needs an app", usageRotate)
 	}

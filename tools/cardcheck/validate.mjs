@@ -22,6 +22,7 @@
 // build browsers load.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
+import { checkFiles } from "../checkfiles.mjs";
 
 const require = createRequire(import.meta.url);
 const AC = require("adaptivecards/dist/adaptivecards.js");
@@ -99,23 +100,4 @@ function check(file) {
   return problems;
 }
 
-const files = process.argv.slice(2);
-if (files.length === 0) {
-  console.error("usage: node validate.mjs CARD.json...");
-  process.exit(2);
-}
-let failed = 0;
-for (const file of files) {
-  const problems = check(file);
-  if (problems.length === 0) {
-    console.log(`ok   ${file}`);
-    continue;
-  }
-  failed++;
-  console.log(`FAIL ${file}`);
-  for (const p of problems) {
-    console.log(`     ${p}`);
-  }
-}
-console.log(`${files.length - failed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+await checkFiles(process.argv.slice(2), check, "usage: node validate.mjs CARD.json...");
