@@ -99,7 +99,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 }
 
 // marks are the text form's status labels, all as wide as the widest.
-var marks = map[Status]string{Pass: "ok  ", Warn: "WARN", Fail: "FAIL", Unknown: "??  ", Skip: "skip"}
+var marks = map[Status]string{Pass: "ok  ", Warn: "WARN", Fail: "FAIL", Unknown: "????", Skip: "skip"}
 
 // WriteText writes the report as a checklist grouped by area, each fix
 // under its check, and a summary line.
