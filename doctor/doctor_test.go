@@ -53,11 +53,11 @@ func TestGoodSetupPasses(t *testing.T) {
 func TestFailures(t *testing.T) {
 	forbid := fmt.Errorf("graph 403: needs Policy.Read.All: %w", ErrForbidden)
 	tests := []struct {
-		name   string
+		name    string
 		breakIt func(*Config, *world)
-		check  string
-		status Status
-		fix    string
+		check   string
+		status  Status
+		fix     string
 	}{
 		{"no graph token", func(c *Config, w *world) { w.errs["token "+c.GraphScope] = errors.New("AADSTS700016") },
 			"token for Microsoft Graph", Fail, "az login --tenant"},
@@ -97,7 +97,9 @@ func TestFailures(t *testing.T) {
 		{"no vault allowed", func(c *Config, w *world) { c.Vaults = nil }, "allowed vaults", Fail, "vaults:"},
 		{"vault unreachable", func(c *Config, w *world) { w.errs["inspect"] = fmt.Errorf("dns: %w", rotation.ErrVaultUnreachable) },
 			"kv-payments answers", Fail, "DNS"},
-		{"vault forbidden", func(c *Config, w *world) { w.errs["inspect"] = fmt.Errorf("403 ForbiddenByRbac: %w", rotation.ErrVaultForbidden) },
+		{"vault forbidden", func(c *Config, w *world) {
+			w.errs["inspect"] = fmt.Errorf("403 ForbiddenByRbac: %w", rotation.ErrVaultForbidden)
+		},
 			"kv-payments secret properties readable", Fail,
 			`az role assignment create --role "Key Vault Secrets Officer" --assignee-object-id ` + keyturnSP},
 		{"access policies", func(c *Config, w *world) { w.settings[vaultURI] = VaultSettings{SoftDelete: true} },
@@ -126,7 +128,9 @@ func TestFailures(t *testing.T) {
 			"group " + group, Fail, "az ad group show --group " + group},
 		{"directory role unknown", func(c *Config, w *world) { delete(w.templates, appAdmin) },
 			"directoryRole " + appAdmin, Fail, "directoryRoleTemplates"},
-		{"directory roles unreadable", func(c *Config, w *world) { w.errs["templates"] = fmt.Errorf("needs RoleManagement.Read.Directory: %w", ErrForbidden) },
+		{"directory roles unreadable", func(c *Config, w *world) {
+			w.errs["templates"] = fmt.Errorf("needs RoleManagement.Read.Directory: %w", ErrForbidden)
+		},
 			"directoryRole " + appAdmin, Unknown, "run doctor with az login"},
 		{"app role missing", func(c *Config, w *world) {
 			sp := w.sps[keyturnSP]
