@@ -34,6 +34,14 @@ type fakeVault struct {
 	recoverLag  int            // value recovering starts at
 	forbidden   bool
 	nextVersion int
+	// recoveryLevel is every secret's recoveryLevel attribute ("" for none).
+	recoveryLevel string
+	// purgeLag is how many purges answer 409 (still deleting) first.
+	purgeLag int
+	// readBack, when set, replaces the value GetSecret answers with.
+	readBack string
+	// written holds every value SetSecret received.
+	written []string
 	calls       []string
 }
 
@@ -94,6 +102,9 @@ func (f *fakeVault) server() *fake.Server {
 			for i := len(f.live[k]) - 1; i >= 0; i-- {
 				s := f.live[k][i]
 				if version == "" || s.ID.Version() == version {
+					if f.readBack != "" {
+						s.Value = ptr(f.readBack)
+					}
 					resp.SetResponse(http.StatusOK, azsecrets.GetSecretResponse{Secret: s}, nil)
 					return
 				}
@@ -117,10 +128,16 @@ func (f *fakeVault) server() *fake.Server {
 			f.nextVersion++
 			id := azsecrets.ID(fmt.Sprintf("https://%s/secrets/%s/%032x", f.host, name, f.nextVersion))
 			attrs := azsecrets.SecretAttributes{Created: ptr(time.Unix(1700000000, 0).UTC())}
+			if f.recoveryLevel != "" {
+				attrs.RecoveryLevel = ptr(f.recoveryLevel)
+			}
 			if p.SecretAttributes != nil {
 				attrs.Enabled = p.SecretAttributes.Enabled
 				attrs.NotBefore = p.SecretAttributes.NotBefore
 				attrs.Expires = p.SecretAttributes.Expires
+			}
+			if p.Value != nil {
+				f.written = append(f.written, *p.Value)
 			}
 			s := azsecrets.Secret{ID: &id, Value: p.Value, ContentType: p.ContentType, Tags: p.Tags, Attributes: &attrs}
 			f.live[k] = append(f.live[k], s)
@@ -144,6 +161,9 @@ func (f *fakeVault) server() *fake.Server {
 			resp.SetResponse(http.StatusOK, azsecrets.GetDeletedSecretResponse{DeletedSecret: azsecrets.DeletedSecret{ID: &id}}, nil)
 			return
 		},
+		NewListSecretPropertiesPager: f.listProperties,
+		DeleteSecret:                 f.deleteSecret,
+		PurgeDeletedSecret:           f.purgeDeletedSecret,
 		RecoverDeletedSecret: func(_ context.Context, name string, _ *azsecrets.RecoverDeletedSecretOptions) (resp azfake.Responder[azsecrets.RecoverDeletedSecretResponse], errResp azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
