@@ -42,7 +42,7 @@ type fakeVault struct {
 	readBack string
 	// written holds every value SetSecret received.
 	written []string
-	calls       []string
+	calls   []string
 }
 
 func newFakeVault(name string) *fakeVault {
