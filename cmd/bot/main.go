@@ -26,6 +26,7 @@ Usage:
   keyturn audit   verify | show [--app <client-id>] [--since <time>] [--until <time>]
   keyturn serve   (the Teams bot on :3978; see the README for its variables)
   keyturn sandbox (the bot on simulated Azure, with a local Teams-like page)
+  keyturn doctor  [--write-probe] [--json]  (is this tenant set up right?)
   keyturn help
 
 Run "keyturn <command> -h" for a command's flags.
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cli.audit(ctx, args[1:])
 	case "sandbox":
 		return cli.sandboxCmd(ctx, args[1:])
+	case "doctor":
+		return cli.doctor(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
