@@ -106,6 +106,22 @@ func TestFailures(t *testing.T) {
 			"kv-payments uses Azure RBAC", Fail, "az keyvault update --name kv-payments --enable-rbac-authorization true"},
 		{"resource unreadable", func(c *Config, w *world) { w.errs["settings"] = fmt.Errorf("403: %w", ErrForbidden) },
 			"kv-payments uses Azure RBAC", Unknown, "az keyvault show --name kv-payments --query properties.enableRbacAuthorization"},
+		{"no vault role", func(c *Config, w *world) { w.vaultRoles = nil },
+			"kv-payments Keyturn holds Key Vault Secrets Officer", Fail,
+			`az role assignment create --role "Key Vault Secrets Officer" --assignee-object-id ` + keyturnSP +
+				" --assignee-principal-type ServicePrincipal --scope /subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv-payments"},
+		{"vault administrator instead", func(c *Config, w *world) {
+			for k := range w.vaultRoles {
+				w.vaultRoles[k] = []string{roleKVAdmin}
+			}
+		}, "kv-payments Keyturn holds Key Vault Secrets Officer", Warn, "az role assignment create"},
+		{"owner on top", func(c *Config, w *world) {
+			for k := range w.vaultRoles {
+				w.vaultRoles[k] = append(w.vaultRoles[k], "8e3af657-a8ff-443c-a75c-2fe8c4bcb635")
+			}
+		}, "kv-payments Keyturn holds Owner", Warn, `az role assignment delete --assignee ` + keyturnSP + ` --role "Owner"`},
+		{"role assignments unreadable", func(c *Config, w *world) { w.errs["roles"] = fmt.Errorf("403: %w", ErrForbidden) },
+			"kv-payments Keyturn holds Key Vault Secrets Officer", Unknown, "az role assignment list --assignee " + keyturnSP},
 		{"soft delete off", func(c *Config, w *world) { w.settings[vaultURI] = VaultSettings{RBAC: true} },
 			"kv-payments soft delete on", Fail, "--enable-soft-delete true"},
 		{"soft delete off by recovery level", func(c *Config, w *world) {

@@ -53,6 +53,7 @@ type world struct {
 	templates   map[string]string
 	vaults      map[string]VaultInfo
 	settings    map[string]VaultSettings
+	vaultRoles  map[string][]string // by resource ID: Keyturn's role definition IDs
 
 	stored []string // values the probe wrote, for the canary check
 	probed []string // probe names
@@ -109,6 +110,7 @@ func goodSetup() (Config, *world) {
 		settings: map[string]VaultSettings{vaultURI: {ResourceID: "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv-payments",
 			RBAC: true, SoftDelete: true, PurgeProtection: true}},
 	}
+	w.vaultRoles = map[string][]string{w.settings[vaultURI].ResourceID: {roleSecretsOfficer}}
 	for _, s := range []string{cfg.GraphScope, cfg.VaultScope} {
 		w.claims[s] = Claims{TenantID: tenantID, ObjectID: keyturnSP, AppID: keyturnApp, App: true}
 	}
@@ -222,4 +224,14 @@ func (w *world) Settings(_ context.Context, uri string) (VaultSettings, error) {
 		return s, fmt.Errorf("vault %s: %w", uri, ErrNotFound)
 	}
 	return s, nil
+}
+
+func (w *world) RolesOf(_ context.Context, resourceID, principalID string) ([]string, error) {
+	if err := w.errs["roles"]; err != nil {
+		return nil, err
+	}
+	if principalID != keyturnSP {
+		return nil, nil
+	}
+	return w.vaultRoles[resourceID], nil
 }

@@ -177,6 +177,10 @@ type VaultResources interface {
 	// subscriptions the identity can see. ErrNotFound (not visible),
 	// ErrForbidden.
 	Settings(ctx context.Context, vaultURI string) (VaultSettings, error)
+	// RolesOf returns the role definition IDs (GUIDs, lower case) that
+	// principalID holds on the resource, inherited and group-held ones
+	// included. ErrForbidden.
+	RolesOf(ctx context.Context, resourceID, principalID string) ([]string, error)
 }
 
 // Pinger is a reachability check: the Bot Framework metadata, a connector

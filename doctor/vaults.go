@@ -92,6 +92,7 @@ func (r *run) vaultSettings(ctx context.Context, uri, level string) {
 			"grant the vault's users RBAC roles first, then: az keyvault update --name "+name+" --enable-rbac-authorization true")
 	} else {
 		r.rep.add(area, name+" uses Azure RBAC", Pass, set.ResourceID, "")
+		r.vaultRoles(ctx, name, set)
 	}
 
 	check := name + " soft delete on"

@@ -12,10 +12,14 @@
 // Microsoft.KeyVault/vaults/read) on the vault or above; Keyturn's own
 // identity usually lacks it, so an operator runs doctor with az login.
 //
+// RolesOf lists the role assignments a principal holds on a vault
+// (assignedTo, so inherited and group-held ones count), for doctor's
+// check that Keyturn holds Key Vault Secrets Officer and nothing broader.
+//
 // It sends GETs only, through an azcore pipeline with a bearer token for
 // the cloud's Resource Manager scope. Errors carry the status, the ARM
 // error code and the request ID, never a response body. It imports azcore,
-// azcloud, outbound and doctor; never the bot, cmd/bot or the stores.
+// azcloud, outbound, rotation and doctor; never the bot, cmd/bot or the stores.
 package armvault
 
 import (
@@ -36,6 +40,7 @@ import (
 	"github.com/keyturn/keyturn/azure/azcloud"
 	"github.com/keyturn/keyturn/doctor"
 	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/rotation"
 )
 
 // API versions of the two listings.
@@ -242,4 +247,42 @@ func responseError(resp *http.Response) error {
 // canonical is a vault URI in lower case with one trailing slash.
 func canonical(uri string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(uri), "/")) + "/"
+}
+
+// roleAssignmentsAPI is the API version of the role assignment listing.
+const roleAssignmentsAPI = "2022-04-01"
+
+// RolesOf implements doctor.VaultResources: GET
+// {resourceID}/providers/Microsoft.Authorization/roleAssignments
+// ?$filter=assignedTo('{principalID}'), which answers the principal's
+// assignments at, above and below the scope, through groups too. It
+// returns the role definition IDs.
+func (c *Client) RolesOf(ctx context.Context, resourceID, principalID string) ([]string, error) {
+	if !strings.HasPrefix(resourceID, "/subscriptions/") || strings.ContainsAny(resourceID, "?#") {
+		return nil, fmt.Errorf("%q is not a resource ID", resourceID)
+	}
+	if !rotation.IsGUID(principalID) {
+		return nil, fmt.Errorf("principal ID %q is not a GUID", principalID)
+	}
+	q := url.Values{"api-version": {roleAssignmentsAPI}, "$filter": {"assignedTo('" + strings.ToLower(principalID) + "')"}}
+	u := c.base + resourceID + "/providers/Microsoft.Authorization/roleAssignments?" + q.Encode()
+	var roles []string
+	err := c.list(ctx, u, func(raw json.RawMessage) error {
+		var a struct {
+			Properties struct {
+				RoleDefinitionID string `json:"roleDefinitionId"`
+				PrincipalID      string `json:"principalId"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return err
+		}
+		id := a.Properties.RoleDefinitionID
+		roles = append(roles, strings.ToLower(id[strings.LastIndex(id, "/")+1:]))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("role assignments of %s on %s: %w", principalID, resourceID, err)
+	}
+	return roles, nil
 }

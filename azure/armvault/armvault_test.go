@@ -82,8 +82,45 @@ func (f *fakeARM) serve(w http.ResponseWriter, r *http.Request) {
 		write(page)
 		return
 	}
+	if strings.HasSuffix(r.URL.Path, "/providers/Microsoft.Authorization/roleAssignments") && r.URL.Query().Get("api-version") == roleAssignmentsAPI {
+		if r.URL.Query().Get("$filter") != "assignedTo('aaaaaaaa-0000-4000-8000-00000000000a')" {
+			w.WriteHeader(http.StatusBadRequest)
+			write(map[string]any{"error": map[string]any{"code": "InvalidFilter"}})
+			return
+		}
+		scope := strings.TrimSuffix(r.URL.Path, "/providers/Microsoft.Authorization/roleAssignments")
+		var items []any
+		for _, role := range []string{"b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "acdd72a7-3385-48ef-bd42-f606fba81ae7"} {
+			items = append(items, map[string]any{
+				"id":   scope + "/providers/Microsoft.Authorization/roleAssignments/" + role[:8],
+				"type": "Microsoft.Authorization/roleAssignments",
+				"properties": map[string]any{
+					"roleDefinitionId": "/subscriptions/sub-a/providers/Microsoft.Authorization/roleDefinitions/" + role,
+					"principalId":      "aaaaaaaa-0000-4000-8000-00000000000a", "principalType": "ServicePrincipal", "scope": scope,
+				},
+			})
+		}
+		write(map[string]any{"value": items})
+		return
+	}
 	w.WriteHeader(http.StatusNotFound)
 	write(map[string]any{"error": map[string]any{"code": "NotFound"}})
+}
+
+func TestRolesOf(t *testing.T) {
+	f := newFakeARM(t)
+	c := newClient(t, f)
+	id := "/subscriptions/sub-a/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-payments"
+	roles, err := c.RolesOf(context.Background(), id, "AAAAAAAA-0000-4000-8000-00000000000A")
+	want := []string{"b86a8fe4-44ce-4948-aee5-eccb2c155cd7", "acdd72a7-3385-48ef-bd42-f606fba81ae7"}
+	if err != nil || strings.Join(roles, ",") != strings.Join(want, ",") {
+		t.Errorf("RolesOf = %v, %v; want %v", roles, err, want)
+	}
+	for _, bad := range [][2]string{{"kv-payments", "aaaaaaaa-0000-4000-8000-00000000000a"}, {id + "?x=1", "aaaaaaaa-0000-4000-8000-00000000000a"}, {id, "keyturn"}} {
+		if _, err := c.RolesOf(context.Background(), bad[0], bad[1]); err == nil {
+			t.Errorf("RolesOf(%q, %q) sent a request", bad[0], bad[1])
+		}
+	}
 }
 
 func newClient(t *testing.T, f *fakeARM) *Client {

@@ -97,6 +97,10 @@ func (g *goodTenant) Settings(_ context.Context, uri string) (doctor.VaultSettin
 	return doctor.VaultSettings{ResourceID: "/vaults/" + uri, RBAC: true, SoftDelete: true, PurgeProtection: true}, nil
 }
 
+func (g *goodTenant) RolesOf(context.Context, string, string) ([]string, error) {
+	return []string{"b86a8fe4-44ce-4948-aee5-eccb2c155cd7"}, nil
+}
+
 func (g *goodTenant) factory(context.Context, doctorSetup, *slog.Logger) doctor.Probes {
 	ok := doctor.PingFunc(func(context.Context) error { return nil })
 	return doctor.Probes{Tokens: g, Principals: g, Apps: g, Directory: g, Vaults: g, Resources: g, OpenID: ok, Connector: ok, Store: ok}
