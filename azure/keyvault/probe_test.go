@@ -108,3 +108,39 @@ func TestProbeRefusesABadName(t *testing.T) {
 		t.Errorf("Probe(bad name) = %v after %v, want ErrInvalid and no call", err, fv.calls)
 	}
 }
+
+// TestProbeThroughDoctor runs doctor's vault checks on this adapter with
+// the write probe: the checklist says what happened and holds none of the
+// values the vault received, nor the canary it already held.
+func TestProbeThroughDoctor(t *testing.T) {
+	ctx := context.Background()
+	fv := newFakeVault("kv-doctor")
+	fv.recoveryLevel = "Recoverable+Purgeable"
+	h := newHarness(t, fv)
+	if _, err := h.vault.Set(ctx, rotation.SecretRef{VaultURI: fv.uri(), Name: "app-client-secret"}, rotation.NewSecret("CANARY-held"), rotation.SecretProps{}); err != nil {
+		t.Fatal(err)
+	}
+	rep := doctor.Run(ctx, doctor.Config{Vaults: []string{fv.uri()}, WriteProbe: true, PolicySource: "p"}, doctor.Probes{Vaults: h.vault})
+	var text, js strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[ok  ] kv-doctor secret properties readable: 1 secret(s)", "[ok  ] kv-doctor write probe: wrote, read back and removed keyturn-doctor-probe-", "(purged)", "[ok  ] kv-doctor soft delete on: a secret's recovery level is Recoverable+Purgeable"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("checklist lacks %q:\n%s", want, text.String())
+		}
+	}
+	if len(fv.written) != 2 || len(fv.live) != 1 || len(fv.deleted) != 0 {
+		t.Errorf("after the probe: %d writes, %d live, %d deleted; want the probe gone", len(fv.written), len(fv.live), len(fv.deleted))
+	}
+	for _, v := range fv.written {
+		for _, out := range []string{text.String(), js.String(), h.logs.String()} {
+			if strings.Contains(out, v) {
+				t.Fatalf("a secret value reached doctor's output:\n%s", out)
+			}
+		}
+	}
+}
