@@ -13,10 +13,16 @@ import (
 // The fake vault's listing, delete and purge, for doctor's reads and its
 // write probe.
 
-func (f *fakeVault) listProperties(*azsecrets.ListSecretPropertiesOptions) (resp azfake.PagerResponder[azsecrets.ListSecretPropertiesResponse]) {
+// enter takes the fake's lock and records call; the caller defers the
+// returned unlock.
+func (f *fakeVault) enter(call string) (unlock func()) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("ListSecretProperties")
+	f.record(call)
+	return f.mu.Unlock
+}
+
+func (f *fakeVault) listProperties(*azsecrets.ListSecretPropertiesOptions) (resp azfake.PagerResponder[azsecrets.ListSecretPropertiesResponse]) {
+	defer f.enter("ListSecretProperties")()
 	if f.forbidden {
 		resp.AddResponseError(http.StatusForbidden, "Forbidden")
 		return
@@ -37,9 +43,7 @@ func (f *fakeVault) listProperties(*azsecrets.ListSecretPropertiesOptions) (resp
 }
 
 func (f *fakeVault) deleteSecret(_ context.Context, name string, _ *azsecrets.DeleteSecretOptions) (resp azfake.Responder[azsecrets.DeleteSecretResponse], errResp azfake.ErrorResponder) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("DeleteSecret")
+	defer f.enter("DeleteSecret")()
 	k := strings.ToLower(name)
 	switch {
 	case f.forbidden:
@@ -59,9 +63,7 @@ func (f *fakeVault) deleteSecret(_ context.Context, name string, _ *azsecrets.De
 }
 
 func (f *fakeVault) purgeDeletedSecret(_ context.Context, name string, _ *azsecrets.PurgeDeletedSecretOptions) (resp azfake.Responder[azsecrets.PurgeDeletedSecretResponse], errResp azfake.ErrorResponder) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("PurgeDeletedSecret")
+	defer f.enter("PurgeDeletedSecret")()
 	k := strings.ToLower(name)
 	switch {
 	case f.forbidden:
