@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/bot/botauthtest"
 	"github.com/keyturn/keyturn/doctor"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -286,5 +287,48 @@ func TestStateProbe(t *testing.T) {
 	s.state = stateConfig{Kind: storeTables, TableURL: "https://st.table.core.windows.net"}
 	if err := stateProbe(s, nil).Ping(ctx); err == nil {
 		t.Error("tables without a credential pinged fine")
+	}
+}
+
+// TestAzureProbesBotMetadata builds the real probes and pings the Bot
+// Framework metadata, served by a local issuer shaped like
+// login.botframework.com; nothing else is called.
+func TestAzureProbesBotMetadata(t *testing.T) {
+	iss, err := botauthtest.NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Start()
+	defer iss.Close()
+	env := doctorEnv(t)
+	env["MicrosoftAppType"] = "UserAssignedMSI"
+	env["BotOpenIdMetadata"] = iss.MetadataURL()
+	getenv := envOf(env)
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg, err := loadServeConfig(getenv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	p := azureProbes(context.Background(), doctorSetup{cfg: cfg, serve: scfg, state: stateConfig{Kind: storeBolt}}, log)
+	if p.OpenID == nil || p.Connector == nil || p.Tokens == nil || p.Principals == nil || p.Vaults == nil || p.Resources == nil || p.Store == nil {
+		t.Fatalf("probes not all built: %+v", p)
+	}
+	if err := p.OpenID.Ping(context.Background()); err != nil {
+		t.Errorf("metadata reachable: %v", err)
+	}
+	iss.SetUnavailable(true)
+	p = azureProbes(context.Background(), doctorSetup{cfg: cfg, serve: scfg, state: stateConfig{Kind: storeBolt}}, log)
+	if err := p.OpenID.Ping(context.Background()); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("metadata down: %v, want the status", err)
+	}
+	env["MicrosoftAppId"] = ""
+	getenv = envOf(env)
+	scfg, _ = loadServeConfig(getenv, cfg)
+	if p := azureProbes(context.Background(), doctorSetup{cfg: cfg, serve: scfg, state: stateConfig{Kind: storeBolt}}, log); p.OpenID != nil || p.Connector != nil {
+		t.Error("emulator mode built bot probes")
 	}
 }
