@@ -65,6 +65,10 @@ func TestFailures(t *testing.T) {
 			"token for Key Vault", Fail, "AZURE_CLIENT_ID"},
 		{"principal ID of another object", func(c *Config, w *world) { c.PrincipalID = "bbbbbbbb-0000-4000-8000-00000000000b" },
 			"Keyturn's service principal", Fail, "az ad sp show --id"},
+		{"principal ID of another app", func(c *Config, w *world) {
+			w.sps["bbbbbbbb-0000-4000-8000-00000000000b"] = ServicePrincipal{ObjectID: "bbbbbbbb-0000-4000-8000-00000000000b", AppID: "bbbbbbbb-0000-4000-8000-0000000000c2"}
+			c.PrincipalID = "bbbbbbbb-0000-4000-8000-00000000000b"
+		}, "Keyturn's service principal", Fail, "az ad sp show --id " + keyturnApp + " --query id -o tsv"},
 		{"principal unknown for a user token", func(c *Config, w *world) {
 			c.PrincipalID, c.ClientID = "", ""
 			for s := range w.claims {

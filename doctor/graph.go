@@ -71,6 +71,13 @@ func (r *run) graph(ctx context.Context) {
 		r.rep.add(area, "Keyturn's service principal", s, fmt.Sprintf("%s: %v", how, err), fix)
 		return
 	}
+	if r.cfg.PrincipalID != "" && r.cfg.ClientID != "" && !strings.EqualFold(sp.AppID, r.cfg.ClientID) {
+		r.rep.add(area, "Keyturn's service principal", Fail,
+			fmt.Sprintf("KEYTURN_PRINCIPAL_ID %s is the service principal of app %s, but Keyturn's client ID (MicrosoftAppId or AZURE_CLIENT_ID) is %s",
+				sp.ObjectID, sp.AppID, r.cfg.ClientID),
+			"set KEYTURN_PRINCIPAL_ID to: az ad sp show --id "+r.cfg.ClientID+" --query id -o tsv")
+		return
+	}
 	r.sp = &sp
 	r.rep.add(area, "Keyturn's service principal", Pass,
 		fmt.Sprintf("%s, app ID %s, object ID %s (%s)", sp.DisplayName, sp.AppID, sp.ObjectID, how), "")
