@@ -191,6 +191,7 @@ func TestFailingReportText(t *testing.T) {
 	delete(w.groups, group)
 	w.errs["policies"] = fmt.Errorf("graph 403 Authorization_RequestDenied: %w", ErrForbidden)
 	w.settings[vaultURI] = VaultSettings{RBAC: false, SoftDelete: true}
+	w.assignments[keyturnSP] = append(w.assignments[keyturnSP], Assignment{ID: "asg-x", ResourceID: graphSP, AppRoleID: graphRoles["Application.ReadWrite.All"]})
 	golden(t, "failing.txt", Run(context.Background(), cfg, w.probes()))
 }
 
