@@ -27,6 +27,9 @@ type Cloud struct {
 	BotTokenIssuer string
 	// BotScope is the scope of bot → connector tokens.
 	BotScope string
+	// ResourceManagerURL is the Azure Resource Manager root, without slash
+	// (keyturn doctor reads vault resources there).
+	ResourceManagerURL string
 }
 
 // The supported clouds, by their KEYTURN_CLOUD names.
@@ -38,31 +41,34 @@ const (
 
 var clouds = map[string]Cloud{
 	AzurePublic: {
-		Name:              AzurePublic,
-		AuthorityHost:     "https://login.microsoftonline.com/",
-		GraphURL:          "https://graph.microsoft.com",
-		VaultSuffix:       "vault.azure.net",
-		BotOpenIDMetadata: "https://login.botframework.com/v1/.well-known/openidconfiguration",
-		BotTokenIssuer:    "https://api.botframework.com",
-		BotScope:          "https://api.botframework.com/.default",
+		Name:               AzurePublic,
+		AuthorityHost:      "https://login.microsoftonline.com/",
+		GraphURL:           "https://graph.microsoft.com",
+		VaultSuffix:        "vault.azure.net",
+		BotOpenIDMetadata:  "https://login.botframework.com/v1/.well-known/openidconfiguration",
+		BotTokenIssuer:     "https://api.botframework.com",
+		BotScope:           "https://api.botframework.com/.default",
+		ResourceManagerURL: "https://management.azure.com",
 	},
 	AzureUSGovernment: {
-		Name:              AzureUSGovernment,
-		AuthorityHost:     "https://login.microsoftonline.us/",
-		GraphURL:          "https://graph.microsoft.us",
-		VaultSuffix:       "vault.usgovcloudapi.net",
-		BotOpenIDMetadata: "https://login.botframework.azure.us/v1/.well-known/openidconfiguration",
-		BotTokenIssuer:    "https://api.botframework.us",
-		BotScope:          "https://api.botframework.us/.default",
+		Name:               AzureUSGovernment,
+		AuthorityHost:      "https://login.microsoftonline.us/",
+		GraphURL:           "https://graph.microsoft.us",
+		VaultSuffix:        "vault.usgovcloudapi.net",
+		BotOpenIDMetadata:  "https://login.botframework.azure.us/v1/.well-known/openidconfiguration",
+		BotTokenIssuer:     "https://api.botframework.us",
+		BotScope:           "https://api.botframework.us/.default",
+		ResourceManagerURL: "https://management.usgovcloudapi.net",
 	},
 	AzureChina: {
-		Name:              AzureChina,
-		AuthorityHost:     "https://login.chinacloudapi.cn/",
-		GraphURL:          "https://microsoftgraph.chinacloudapi.cn",
-		VaultSuffix:       "vault.azure.cn",
-		BotOpenIDMetadata: "https://login.botframework.azure.cn/v1/.well-known/openidconfiguration",
-		BotTokenIssuer:    "https://api.botframework.azure.cn",
-		BotScope:          "https://api.botframework.azure.cn/.default",
+		Name:               AzureChina,
+		AuthorityHost:      "https://login.chinacloudapi.cn/",
+		GraphURL:           "https://microsoftgraph.chinacloudapi.cn",
+		VaultSuffix:        "vault.azure.cn",
+		BotOpenIDMetadata:  "https://login.botframework.azure.cn/v1/.well-known/openidconfiguration",
+		BotTokenIssuer:     "https://api.botframework.azure.cn",
+		BotScope:           "https://api.botframework.azure.cn/.default",
+		ResourceManagerURL: "https://management.chinacloudapi.cn",
 	},
 }
 
@@ -87,6 +93,11 @@ func Lookup(name string) (Cloud, error) {
 
 // GraphScope is the scope for Microsoft Graph tokens.
 func (c Cloud) GraphScope() string { return strings.TrimSuffix(c.GraphURL, "/") + "/.default" }
+
+// ResourceManagerScope is the scope for Azure Resource Manager tokens.
+func (c Cloud) ResourceManagerScope() string {
+	return strings.TrimSuffix(c.ResourceManagerURL, "/") + "/.default"
+}
 
 // GraphBaseURL is the Graph v1.0 root the SDK request adapter uses.
 func (c Cloud) GraphBaseURL() string { return strings.TrimSuffix(c.GraphURL, "/") + "/v1.0" }

@@ -1,11 +1,14 @@
 package azcloud
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLookup(t *testing.T) {
 	for _, name := range []string{"", "AzurePublic", "azureusgovernment", "AzureChina"} {
 		c, err := Lookup(name)
-		if err != nil || c.AuthorityHost == "" || c.GraphURL == "" || c.VaultSuffix == "" || c.BotOpenIDMetadata == "" || c.BotScope == "" {
+		if err != nil || c.AuthorityHost == "" || c.GraphURL == "" || c.VaultSuffix == "" || c.BotOpenIDMetadata == "" || c.BotScope == "" || !strings.HasPrefix(c.ResourceManagerScope(), "https://management.") {
 			t.Errorf("Lookup(%q) = %+v, %v", name, c, err)
 		}
 	}

@@ -14,6 +14,14 @@
 //   - AppRoleAssignments: GET /servicePrincipals/{spId}/appRoleAssignedTo
 //     ?$select=appRoleId,principalId,principalType, every page, filtered here.
 //
+// For keyturn doctor it also implements doctor.Principals, doctor.Apps and
+// doctor.Directory (setup.go): GETs of service principals (Keyturn's and
+// Microsoft Graph's, with app roles), the app role assignments Keyturn
+// holds, an application with its owners, the tenant default and
+// app-specific app management policies, a group and a directory role
+// template. A 403 wraps doctor.ErrForbidden and names the permission, a
+// 404 doctor.ErrNotFound.
+//
 // The requests are built as kiota RequestInformation values and sent
 // through the SDK's request adapter, authentication and middleware (see
 // azure/internal/graphcore). The package imports the models and nothing

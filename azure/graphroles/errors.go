@@ -21,6 +21,7 @@ const (
 	kindUnknownUser             // 404 on /users/{id}/...
 	kindUnknownSP               // 404 on /servicePrincipals/{id}/...
 	kindPermission              // 403: a Graph permission is missing
+	kindNotFound                // 404 on another object (group, app, policy)
 )
 
 // Words implements graphcore.Kind: what k means, for the start of an error
@@ -45,6 +46,8 @@ func (k kind) Words() string {
 		return "service principal unknown"
 	case kindPermission:
 		return "graph permission missing"
+	case kindNotFound:
+		return "no such object"
 	}
 	return "graph refused the request"
 }
@@ -122,6 +125,8 @@ func translate(err error, x *graphcore.Exchange, c call) *roleError {
 		e.Kind = kindUnknownSP
 		e.Advice = "no service principal " + c.target + " in the directory; " +
 			"ServicePrincipalID must be the object ID of keyturn's enterprise application, not its client ID"
+	case f.Status == 404 && c.targetKey != keyUser:
+		e.Kind = kindNotFound
 	case f.Status == 404:
 		e.Kind = kindUnknownUser
 		e.Advice = "user " + c.target + " is unknown to the directory"

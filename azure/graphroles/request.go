@@ -44,7 +44,7 @@ type request func() (*abs.RequestInformation, error)
 
 // get returns a request for GET tmpl with path parameters and query q.
 // Every value in path is a canonical GUID.
-func (c *Client) get(tmpl string, path map[string]string, q listQuery, headers map[string]string) request {
+func (c *Client) get(tmpl string, path map[string]string, q any, headers map[string]string) request {
 	return func() (*abs.RequestInformation, error) {
 		params := make(map[string]string, len(path))
 		for k, v := range path {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,15 @@ type fakeVault struct {
 	recoverLag  int            // value recovering starts at
 	forbidden   bool
 	nextVersion int
-	calls       []string
+	// recoveryLevel is every secret's recoveryLevel attribute ("" for none).
+	recoveryLevel string
+	// purgeLag is how many purges answer 409 (still deleting) first.
+	purgeLag int
+	// readBack, when set, replaces the value GetSecret answers with.
+	readBack string
+	// written holds every value SetSecret received.
+	written []string
+	calls   []string
 }
 
 func newFakeVault(name string) *fakeVault {
@@ -95,6 +102,9 @@ func (f *fakeVault) server() *fake.Server {
 			for i := len(f.live[k]) - 1; i >= 0; i-- {
 				s := f.live[k][i]
 				if version == "" || s.ID.Version() == version {
+					if f.readBack != "" {
+						s.Value = ptr(f.readBack)
+					}
 					resp.SetResponse(http.StatusOK, azsecrets.GetSecretResponse{Secret: s}, nil)
 					return
 				}
@@ -118,10 +128,16 @@ func (f *fakeVault) server() *fake.Server {
 			f.nextVersion++
 			id := azsecrets.ID(fmt.Sprintf("https://%s/secrets/%s/%032x", f.host, name, f.nextVersion))
 			attrs := azsecrets.SecretAttributes{Created: ptr(time.Unix(1700000000, 0).UTC())}
+			if f.recoveryLevel != "" {
+				attrs.RecoveryLevel = ptr(f.recoveryLevel)
+			}
 			if p.SecretAttributes != nil {
 				attrs.Enabled = p.SecretAttributes.Enabled
 				attrs.NotBefore = p.SecretAttributes.NotBefore
 				attrs.Expires = p.SecretAttributes.Expires
+			}
+			if p.Value != nil {
+				f.written = append(f.written, *p.Value)
 			}
 			s := azsecrets.Secret{ID: &id, Value: p.Value, ContentType: p.ContentType, Tags: p.Tags, Attributes: &attrs}
 			f.live[k] = append(f.live[k], s)
@@ -145,36 +161,9 @@ func (f *fakeVault) server() *fake.Server {
 			resp.SetResponse(http.StatusOK, azsecrets.GetDeletedSecretResponse{DeletedSecret: azsecrets.DeletedSecret{ID: &id}}, nil)
 			return
 		},
-		// Two secrets a page, so the pager must follow nextLink.
-		NewListSecretPropertiesPager: func(*azsecrets.ListSecretPropertiesOptions) (resp azfake.PagerResponder[azsecrets.ListSecretPropertiesResponse]) {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			f.record("ListSecretProperties")
-			if f.forbidden {
-				resp.AddResponseError(http.StatusForbidden, "Forbidden")
-				return
-			}
-			names := make([]string, 0, len(f.live))
-			for k := range f.live {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			var page []*azsecrets.SecretProperties
-			for i, k := range names {
-				vs := f.live[k]
-				s := vs[len(vs)-1]
-				id := azsecrets.ID("https://" + f.host + "/secrets/" + s.ID.Name())
-				page = append(page, &azsecrets.SecretProperties{ID: &id, Attributes: s.Attributes, ContentType: s.ContentType, Tags: s.Tags})
-				if len(page) == 2 || i == len(names)-1 {
-					resp.AddPage(http.StatusOK, azsecrets.ListSecretPropertiesResponse{SecretPropertiesListResult: azsecrets.SecretPropertiesListResult{Value: page}}, nil)
-					page = nil
-				}
-			}
-			if len(names) == 0 {
-				resp.AddPage(http.StatusOK, azsecrets.ListSecretPropertiesResponse{}, nil)
-			}
-			return
-		},
+		NewListSecretPropertiesPager: f.listProperties,
+		DeleteSecret:                 f.deleteSecret,
+		PurgeDeletedSecret:           f.purgeDeletedSecret,
 		RecoverDeletedSecret: func(_ context.Context, name string, _ *azsecrets.RecoverDeletedSecretOptions) (resp azfake.Responder[azsecrets.RecoverDeletedSecretResponse], errResp azfake.ErrorResponder) {
 			f.mu.Lock()
 			defer f.mu.Unlock()

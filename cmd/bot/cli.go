@@ -21,6 +21,8 @@ type cli struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	newBackend backendFactory
+	// newProbes builds doctor's probes; nil means azureProbes.
+	newProbes probesFactory
 }
 
 // session is an opened state directory and backend, ready to rotate.

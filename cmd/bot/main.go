@@ -28,6 +28,7 @@ Usage:
   keyturn sandbox (the bot on simulated Azure, with a local Teams-like page)
   keyturn manifest --app-id <bot-app-id> [--name N] [--domain H] [--out keyturn.zip]
                   (the Teams app package to upload)
+  keyturn doctor  [--write-probe] [--json]  (is this tenant set up right?)
   keyturn help
 
 Run "keyturn <command> -h" for a command's flags.
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cli.sandboxCmd(ctx, args[1:])
 	case "manifest":
 		return cli.manifestCmd(args[1:])
+	case "doctor":
+		return cli.doctor(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
