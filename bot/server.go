@@ -172,7 +172,7 @@ func (s *Server) routes() *echo.Echo {
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.cfg.NewID}))
 	e.Use(s.accessLog)
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)))
-	e.POST("/api/messages", s.messages)
+	e.POST("/api/messages", s.messages, s.emulatorGuard)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	return e

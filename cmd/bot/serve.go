@@ -38,7 +38,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	if err == nil && serr == nil {
 		pc, perr = servePolicy(cfg, scfg)
 	}
-	if err := errors.Join(err, serr, perr); err != nil {
+	if err := errors.Join(err, serr, perr, emulatorOptIn(c.getenv, scfg)); err != nil {
 		fmt.Fprintf(c.stderr, "configuration:\n%v\n", err)
 		return exitUsage
 	}
@@ -50,6 +50,27 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 		log.Info("keyturn listening", "addr", ln.Addr().String())
 		return srv.Serve(ctx, ln)
 	})
+}
+
+// emulatorOptInVar is the variable by which an operator allows serve to
+// run in emulator mode (no MicrosoftAppId: nobody is authenticated, the
+// caller is whoever the request body says) against real Graph and Key
+// Vault; emulatorOptInValue is the only value it takes. The sandbox, whose
+// Azure is simulated in-process, needs neither.
+const (
+	emulatorOptInVar   = "KEYTURN_EMULATOR_WITH_REAL_AZURE"
+	emulatorOptInValue = "i-understand-requests-are-unauthenticated"
+)
+
+// emulatorOptIn refuses emulator mode on serve (whose backend is real
+// Azure) unless the operator opted in explicitly.
+func emulatorOptIn(getenv env, scfg serveConfig) error {
+	if scfg.AppID != "" || getenv(emulatorOptInVar) == emulatorOptInValue {
+		return nil
+	}
+	return fmt.Errorf("MicrosoftAppId is unset (Bot Framework Emulator mode): requests would not be authenticated and the caller "+
+		"would be whoever the request says, while Graph and Key Vault are real. Set MicrosoftAppId, use `keyturn sandbox` "+
+		"(simulated Azure), or opt in with %s=%s", emulatorOptInVar, emulatorOptInValue)
 }
 
 // botRunner serves a built bot until ctx is done.

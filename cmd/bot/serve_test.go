@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,6 +89,7 @@ func TestServeEmulatorEndToEnd(t *testing.T) {
 	defer emu.Close()
 	env := testEnv(t)
 	env["PORT"] = "0"
+	env[emulatorOptInVar] = emulatorOptInValue // serve's backend stands for real Azure
 	policy := filepath.Join(t.TempDir(), "keyturn.yaml")
 	// Megan is an Application Administrator; with no second approver
 	// required she rotates directly.
@@ -163,5 +165,30 @@ apps:
 	audit := f.run(t, env, "audit", "show")
 	if !strings.Contains(audit.stdout, "config.changed") || !strings.Contains(audit.stdout, "policy in force: "+policy+" sha256:") {
 		t.Fatalf("the policy in force was not audited: %s %s", audit.stdout, audit.stderr)
+	}
+}
+
+// TestServeRefusesEmulatorModeOnRealAzure: without MicrosoftAppId, serve
+// (whose backend is real Graph and Key Vault) does not start unless the
+// operator opted in with the variable whose name says what it allows; a
+// near-miss value is no opt-in. Nothing is built: no backend, no listener.
+func TestServeRefusesEmulatorModeOnRealAzure(t *testing.T) {
+	for _, v := range []string{"", "1", "true", "yes"} {
+		f := newFakeAzure()
+		built := false
+		factory := func(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
+			built = true
+			return f.factory(ctx, cfg, log)
+		}
+		env := testEnv(t)
+		env["PORT"] = "0"
+		if v != "" {
+			env[emulatorOptInVar] = v
+		}
+		var stderr lockedBuffer
+		code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr, factory)
+		if code != exitUsage || built || !strings.Contains(stderr.String(), emulatorOptInVar+"="+emulatorOptInValue) {
+			t.Fatalf("%s=%q: exit %d, backend built %v: %s", emulatorOptInVar, v, code, built, stderr.String())
+		}
 	}
 }
