@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -214,10 +215,19 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 	switch verb {
 	case "refresh":
 		r, err = s.cfg.Approvals.Get(ctx, data.RequestID)
-		if err == nil && data.Digest != r.Digest {
+		switch {
+		case err != nil:
+		case data.Digest != r.Digest:
 			err = rotation.ErrTampered
+		case !strings.EqualFold(in.caller.TenantID, r.TenantID):
+			err = fmt.Errorf("%w: the request belongs to another tenant", rotation.ErrDenied)
+		case in.act.Conversation.ID != r.Conversation:
+			err = rotation.ErrWrongConversation
 		}
 		if err != nil {
+			// A refresh shows the request's card, so it is checked like a
+			// decision: same request, same tenant, same conversation.
+			s.deny(ctx, in.caller, r.ClientID, "refresh of request "+data.RequestID+": "+err.Error())
 			return invokeError(http.StatusBadRequest, "BadRequest", decisionMessage(err, in.rid))
 		}
 		return s.cardFor(ctx, in, r)

@@ -340,3 +340,58 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshChecksConversationAndTenant: a card refresh shows the
+// request's card (with buttons for an approver), so like approve and
+// reject it is refused, and audited, from another conversation or tenant.
+func TestRefreshChecksConversationAndTenant(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card", func() bool { return len(h.conn.all()) == 1 })
+	m := actionRE.FindStringSubmatch(h.conn.all()[0].Raw)
+	refresh := func(id string, edit func([]byte) []byte) map[string]any {
+		act := as(t, fixture(t, "activity/channel_mention.json"), adminOID)
+		act = withField(t, act, "type", "invoke")
+		act = withField(t, act, "id", id)
+		act = withField(t, act, "name", "adaptiveCard/action")
+		act = withField(t, act, "text", "")
+		act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "refresh",
+			"data": map[string]any{"requestId": m[1], "digest": m[2]}}, "trigger": "automatic"})
+		_, body := h.sendSigned(edit(act))
+		var r map[string]any
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("refresh answered %q", body)
+		}
+		return r
+	}
+	other := "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	denied := len(h.audit.Events())
+	for name, edit := range map[string]func([]byte) []byte{
+		"another conversation": func(b []byte) []byte {
+			return withField(t, b, "conversation", map[string]any{"isGroup": true, "conversationType": "channel", "tenantId": "<tenant-id>", "id": "19:other@thread.tacv2"})
+		},
+		"another tenant": func(b []byte) []byte {
+			b = withField(t, b, "conversation", map[string]any{"isGroup": true, "conversationType": "channel", "tenantId": other,
+				"id": "19:<channel>@thread.tacv2;messageid=1771290107407"})
+			return withField(t, b, "channelData", map[string]any{"tenant": map[string]any{"id": other}})
+		},
+	} {
+		r := refresh("refresh-"+strings.ReplaceAll(name, " ", "-"), edit)
+		if r["statusCode"] == float64(200) || strings.Contains(fmt.Sprint(r["value"]), "Approve") {
+			t.Errorf("refresh from %s: status %v, %.200v", name, r["statusCode"], fmt.Sprint(r["value"]))
+		}
+	}
+	var deniedTypes []rotation.EventType
+	for _, e := range h.audit.Events()[denied:] {
+		deniedTypes = append(deniedTypes, e.Type)
+	}
+	if len(deniedTypes) != 2 || deniedTypes[0] != rotation.EventDenied || deniedTypes[1] != rotation.EventDenied {
+		t.Errorf("refused refreshes audited as %v", deniedTypes)
+	}
+	// The approver in the request's own conversation still gets the buttons.
+	if r := refresh("refresh-ok", func(b []byte) []byte { return b }); r["statusCode"] != float64(200) || !strings.Contains(fmt.Sprint(r["value"]), "Approve") {
+		t.Fatalf("refresh in the request's conversation: %v", r)
+	}
+}

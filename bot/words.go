@@ -19,6 +19,9 @@ func userMessage(err error, ref string) string {
 		msg = "The new secret never worked, so I put the previous one back and removed the new one. Nothing changed."
 	case errors.Is(err, rotation.ErrCompensated):
 		msg = "The rotation failed and was rolled back: the app and the vault are as they were."
+	case errors.Is(err, rotation.ErrAmbiguous):
+		// A write may or may not have happened: never claim nothing changed.
+		msg = "Azure did not answer in time, so whether the change was made is not known yet. It is journaled and will be checked, then finished or undone automatically; nothing is lost."
 	case errors.Is(err, rotation.ErrInProgress):
 		msg = "Another rotation of this app has not finished yet."
 	case errors.Is(err, rotation.ErrInvalid):
@@ -43,7 +46,7 @@ func userMessage(err error, ref string) string {
 		msg = "The tenant's policy does not allow a secret that lives this long."
 	case errors.Is(err, rotation.ErrPasswordsForbidden):
 		msg = "The tenant's policy, or the app's secret limit, does not allow another secret."
-	case errors.Is(err, rotation.ErrThrottled), errors.Is(err, rotation.ErrAmbiguous), errors.Is(err, rotation.ErrVaultUnreachable):
+	case errors.Is(err, rotation.ErrThrottled), errors.Is(err, rotation.ErrVaultUnreachable):
 		msg = "Azure was busy or unreachable; nothing was changed. Try again in a few minutes."
 	case errors.Is(err, rotation.ErrAuditFailed):
 		msg = "I could not write the audit trail, so I did not act."

@@ -258,7 +258,7 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 			s("Status.App.", "ClientID", "DisplayName"),
 			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
 			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
-			append(s("Status.Unfinished[0].", "Error", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
+			append(s("Status.Unfinished[0].", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
 		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}, nil},
 		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}, nil},
 		{"whoami", func() Card {

@@ -115,9 +115,8 @@ func unfinished(rec rotation.Record, sep bool) container {
 		field("Started", plain(date(rec.CreatedAt))),
 		field("Last step", plain(date(rec.UpdatedAt))),
 	}
-	if rec.Error != "" {
-		rows = append(rows, field("Reason", plain(rec.Error)))
-	}
+	// rec.Error is internal text (hosts, status codes, SDK messages) for
+	// the logs; the reference finds it there.
 	return table(sep, rows...)
 }
 
