@@ -147,8 +147,13 @@ type cardLock struct {
 // maxMembersChecked bounds the role lookups one approval card costs.
 const maxMembersChecked = 200
 
-// run runs the approved request id, keeping its card up to date.
+// run runs the approved request id, keeping its card up to date. The card
+// is put in the outbox first: if this process dies mid-rotation, the
+// scheduler brings the card to its final state.
 func (s *Server) run(ctx context.Context, id string) {
+	if _, err := s.cfg.State.CardPending(ctx, id); err != nil {
+		s.log.Warn("card outbox", "request_id", id, "error", err)
+	}
 	r, err := s.cfg.Approvals.Run(ctx, id)
 	if err != nil && errors.Is(err, rotation.ErrNotPending) {
 		return // another replica or click runs it
@@ -174,14 +179,32 @@ func (s *Server) OnProgress(p rotation.Progress) {
 	if err != nil || r.State != rotation.ApprovalRunning {
 		return
 	}
-	s.updateShared(ctx, r)
+	unlock := s.lockCard(r.ID)
+	defer unlock()
+	s.pushCard(ctx, r)
 }
 
 // updateShared replaces the conversation's card of r with its current
-// state.
+// state. The update goes through the outbox: an entry is written first and
+// removed once Teams took the update (never for a running request, whose
+// runner may yet die), so the scheduler retries what failed.
 func (s *Server) updateShared(ctx context.Context, r rotation.ApprovalRequest) {
 	unlock := s.lockCard(r.ID)
 	defer unlock()
+	tag, err := s.cfg.State.CardPending(ctx, r.ID)
+	if err != nil {
+		s.log.Warn("card outbox", "request_id", r.ID, "error", err)
+	}
+	if s.pushCard(ctx, r) && err == nil && r.State != rotation.ApprovalRunning {
+		if err := s.cfg.State.CardDone(ctx, r.ID, tag); err != nil {
+			s.log.Warn("card outbox", "request_id", r.ID, "error", err)
+		}
+	}
+}
+
+// pushCard sends r's card to Teams, under the card's lock, and reports
+// whether nothing is left to send (also when r has no card to update).
+func (s *Server) pushCard(ctx context.Context, r rotation.ApprovalRequest) bool {
 	if len(r.Card) == 0 {
 		// r was read before its card was attached: read it again.
 		if cur, err := s.cfg.Approvals.Get(ctx, r.ID); err == nil {
@@ -190,14 +213,16 @@ func (s *Server) updateShared(ctx context.Context, r rotation.ApprovalRequest) {
 	}
 	var d cardData
 	if len(r.Card) == 0 || json.Unmarshal(r.Card, &d) != nil || d.ActivityID == "" {
-		return
+		return true
 	}
 	if r.State != rotation.ApprovalPending {
 		d.Refresh = nil
 	}
 	if err := s.cfg.Sender.UpdateActivity(ctx, d.Ref, d.ActivityID, cardActivity(s.sharedCard(r, d))); err != nil {
-		s.log.Warn("card update failed", "request_id", r.ID, "error", err)
+		s.log.Warn("card update failed; the scheduler retries it", "request_id", r.ID, "error", err)
+		return false
 	}
+	return true
 }
 
 // decide handles approve, reject and refresh from a card, and returns the

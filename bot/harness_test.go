@@ -56,11 +56,12 @@ type posted struct {
 // connector client makes is routed to it, whatever serviceUrl it names, so
 // fixtures keep their published serviceUrl.
 type capture struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []posted
-	seq  int
-	down bool
+	srv        *httptest.Server
+	mu         sync.Mutex
+	reqs       []posted
+	seq        int
+	down       bool
+	downStatus int
 	// typing counts typing indicators, kept apart from the posts.
 	typing int
 }
@@ -69,17 +70,25 @@ type capture struct {
 func (c *capture) setDown(down bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.down = down
+	c.down, c.downStatus = down, http.StatusServiceUnavailable
+}
+
+// setBroken makes the connector answer 502, which is not retried in place
+// (true), or work again (false).
+func (c *capture) setBroken(broken bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down, c.downStatus = broken, http.StatusBadGateway
 }
 
 func newCapture(t testing.TB) *capture {
 	c := &capture{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
-		down := c.down
+		down, status := c.down, c.downStatus
 		c.mu.Unlock()
 		if down {
-			w.WriteHeader(http.StatusServiceUnavailable)
+			w.WriteHeader(status)
 			return
 		}
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/members") {
@@ -221,30 +230,46 @@ type harnessOpts struct {
 	gate      chan struct{}
 	direct    bool // a 0-approval policy: approvers rotate without a second person
 	rolesDown bool // role lookups fail
+	// from restarts a bot: the new one shares from's store, tenant, vault,
+	// connector and token issuer, and nothing held in memory.
+	from *harness
+	// faults routes the rotator's vault calls through it (crashes).
+	faults *rotationtest.Faults
+	// noServe builds the server without serving it: the test drives its
+	// scheduler's ticks alone.
+	noServe bool
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, conn: newCapture(t), logs: &syncBuffer{}}
+	h := &harness{t: t, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-	clock := rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	h.clock = clock
-	h.dir, h.vault = rotationtest.NewDirectory(clock), rotationtest.NewVault()
-	h.dir.Propagation = 0
-	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, true)
 	policy := rotation.DefaultPolicy()
 	policy.AllowedVaults = []string{testVault}
-	kvb, err := boltkv.Open(filepath.Join(t.TempDir(), "state.db"), boltkv.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if f := o.from; f != nil {
+		h.conn, h.clock, h.dir, h.vault, h.state, h.audit, h.iss = f.conn, f.clock, f.dir, f.vault, f.state, f.audit, f.iss
+	} else {
+		h.conn = newCapture(t)
+		h.clock = rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+		h.dir, h.vault = rotationtest.NewDirectory(h.clock), rotationtest.NewVault()
+		h.dir.Propagation = 0
+		h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, true)
+		kvb, err := boltkv.Open(filepath.Join(t.TempDir(), "state.db"), boltkv.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { kvb.Close() })
+		h.state = kvstore.New(kvb, h.clock.Now)
+		h.audit = &rotationtest.AuditLog{}
 	}
-	t.Cleanup(func() { kvb.Close() })
-	h.state = kvstore.New(kvb, clock.Now)
-	h.audit = &rotationtest.AuditLog{}
+	clock := h.clock
 	audit := teeAuditor{h.audit, h.state}
 	h.gate = &gatedVerifier{Verifier: h.dir.Verifier(), gate: o.gate}
-	rot := &rotation.Rotator{Apps: h.dir, Vault: h.vault, Verifier: h.gate, Store: h.state,
+	var vault rotation.Vault = h.vault
+	if o.faults != nil {
+		vault = o.faults.Vault(vault)
+	}
+	rot := &rotation.Rotator{Apps: h.dir, Vault: vault, Verifier: h.gate, Store: h.state,
 		Audit: audit, Clock: clock, Policy: policy, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
 	h.roles = rotationtest.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
@@ -264,7 +289,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	approvals := &rotation.Approvals{Store: h.state, Grants: authz, Rotator: rot, Audit: audit, Clock: clock,
 		Rule: func(string) rotation.AppRule { return rotation.AppRule{Required: required} }}
 
-	urls := &ServiceURLs{}
+	urls := &ServiceURLs{Store: h.state}
 	sender, err := connector.New(connector.Config{
 		HTTP: &http.Client{Transport: h.conn},
 		Tokens: connector.NewCachingTokenSource(func(context.Context) (string, time.Time, error) {
@@ -289,7 +314,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		Tenants: o.tenants,
 	}
 	if !o.emulator {
-		h.iss = botauthtest.New(t)
+		if h.iss == nil {
+			h.iss = botauthtest.New(t)
+		}
 		ks, err := botauth.NewKeySource(h.iss.KeySourceConfig())
 		if err != nil {
 			t.Fatal(err)
@@ -308,6 +335,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	rot.Progress = h.srv.OnProgress
+	if o.noServe {
+		return h
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

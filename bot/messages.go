@@ -54,7 +54,17 @@ func (s *Server) messages(c echo.Context) error {
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "tenant not allowed", "tenant_id", caller.TenantID)
 		return c.NoContent(http.StatusForbidden)
 	}
-	s.cfg.ServiceURLs.Allow(act.ServiceURL)
+	if s.cfg.AppID != "" {
+		// Only an authenticated activity vouches for a service URL; it is
+		// shared with the other replicas and the next start.
+		if err := s.cfg.ServiceURLs.Remember(ctx, act.ServiceURL); err != nil {
+			s.log.Warn("storing the service URL failed", "request_id", rid, "error", err)
+		}
+	} else {
+		// Emulator mode: loopback URLs, for this process only, never
+		// stored where an authenticated start would send tokens to them.
+		s.cfg.ServiceURLs.Allow(act.ServiceURL)
+	}
 	s.log.Info("activity", "request_id", rid, "type", act.Type, "name", act.Name, "activity_id", act.ID, "user_oid", caller.ObjectID, "tenant_id", caller.TenantID)
 
 	in := &incoming{act: act, caller: caller, ref: activity.FromActivity(act), rid: rid}

@@ -87,6 +87,8 @@ type ApprovalFlow interface {
 	ExpireDue(ctx context.Context) ([]rotation.ApprovalRequest, error)
 	Get(ctx context.Context, id string) (rotation.ApprovalRequest, error)
 	AttachCard(ctx context.Context, id string, card []byte) error
+	Unsettled(ctx context.Context) ([]rotation.ApprovalRequest, error)
+	Reconcile(ctx context.Context, id string, stale time.Duration) (rotation.ApprovalRequest, bool, error)
 }
 
 // Granter tells what a user may do, from Entra ID (*rotation.Authorizer).
@@ -111,6 +113,10 @@ type State interface {
 	Setting(ctx context.Context, name string, v any) error
 	SetSetting(ctx context.Context, name string, v any) error
 	PruneSeen(ctx context.Context, age time.Duration) (int, error)
+	// The card outbox: request IDs whose card must still reach Teams.
+	CardPending(ctx context.Context, id string) (string, error)
+	CardDone(ctx context.Context, id, etag string) error
+	CardsPending(ctx context.Context, limit int) (map[string]string, error)
 }
 
 // Deduper remembers activities already taken, because Teams re-delivers.

@@ -77,24 +77,36 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
-// tick runs the background jobs once: finish or undo rotations a dead
-// replica left (once their lease ran out), remove credentials Keyturn
-// named that no live journal record owns, expire requests (and update
-// their cards), retire credentials whose overlap ended, post the audit
-// trail to the audit channel, forget old activity IDs.
+// tick runs the background jobs once, under the scheduler's lease (renewed
+// while it runs): finish or undo rotations a dead replica left (once their
+// lease ran out), remove credentials Keyturn named that no live journal
+// record owns, settle running requests from their journal records, start
+// approved requests nobody started, expire requests (and update their
+// cards), retire credentials whose overlap ended, retry card updates that
+// failed, post the audit trail to the audit channel, forget old activity
+// IDs.
 func (s *Server) tick(ctx context.Context) {
-	ok, err := s.cfg.State.Acquire(ctx, "scheduler", s.cfg.Holder, 2*s.cfg.Schedule+10*time.Second)
+	ttl := s.schedulerLease()
+	ok, err := s.cfg.State.Acquire(ctx, "scheduler", s.cfg.Holder, ttl)
 	if err != nil || !ok {
 		if err != nil {
 			s.log.Warn("scheduler lease", "error", err)
 		}
 		return
 	}
+	ctx, stop := s.keepLease(ctx, "scheduler", ttl)
+	defer stop()
 	if got, err := s.cfg.Rotations.Recover(ctx); err != nil || len(got) > 0 {
 		s.log.Info("recovered unfinished rotations", "count", len(got), "error", err)
 	}
 	if got, err := s.cfg.Rotations.Sweep(ctx); err != nil || len(got) > 0 {
 		s.log.Info("swept orphaned credentials", "count", len(got), "error", err)
+	}
+	if open, err := s.cfg.Approvals.Unsettled(ctx); err != nil {
+		s.log.Warn("listing open requests", "error", err)
+	} else {
+		s.reconcileRunning(ctx, open)
+		s.startApproved(ctx, open)
 	}
 	expired, err := s.cfg.Approvals.ExpireDue(ctx)
 	if err != nil {
@@ -112,6 +124,7 @@ func (s *Server) tick(ctx context.Context) {
 			}
 		}
 	}
+	s.drainCards(ctx)
 	if err := s.drainAudit(ctx); err != nil {
 		s.log.Warn("posting to the audit channel", "error", err)
 	}

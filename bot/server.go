@@ -94,6 +94,9 @@ type Server struct {
 
 	cardsMu   sync.Mutex
 	cardLocks map[string]*cardLock
+
+	// ticker makes the lease renewal's ticker (a test seam).
+	ticker func(d time.Duration) (<-chan time.Time, func())
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -138,7 +141,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, tenants: map[string]bool{}}
+	s := &Server{cfg: cfg, log: cfg.Log, tenants: map[string]bool{}, ticker: realTicker}
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
 	}

@@ -8,7 +8,9 @@ import (
 )
 
 // Run claims the approved request id (exactly one caller wins) and runs
-// its rotation, recording the outcome on the request. A request another
+// its rotation, recording the outcome on the request; a rotation that
+// stopped unfinished leaves the request running until Reconcile finds its
+// journal record settled. A request another
 // runner claimed, or that is not approved, returns ErrNotPending.
 func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error) {
 	r, etag, err := a.Store.GetApproval(ctx, id)
@@ -43,6 +45,11 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 	r.State = ApprovalDone
 	if rerr != nil {
 		r.State, r.Reason = ApprovalFailed, rerr.Error()
+		if res.State != "" && !res.State.Final() {
+			// Journaled and unfinished: recovery finishes or undoes it,
+			// and Reconcile then records that outcome.
+			r.State = ApprovalRunning
+		}
 	}
 	for range maxDecisionRetries {
 		_, err = a.Store.UpdateApproval(ctx, r, etag)

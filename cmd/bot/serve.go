@@ -114,7 +114,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	approvals := &rotation.Approvals{Store: s.store, Grants: authz, Rotator: s.rot, Audit: s.store, Clock: clock, Rule: pc.rule, TTL: pc.RequestTTL}
 
 	hc := outbound.Client(outbound.Transport(outbound.ProxyFunc(cfg.Proxy)))
-	urls := &bot.ServiceURLs{}
+	urls := &bot.ServiceURLs{Store: s.store} // shared by replicas, kept across restarts
 	var auth bot.Authenticator
 	ready := []func(context.Context) error{s.ping}
 	if scfg.AppID != "" {

@@ -73,12 +73,19 @@ func (s *Store) Begin(ctx context.Context, r rotation.Record) error {
 }
 
 // Save implements rotation.Store, keeping the lock in step with the state.
+// A save that would take the record over from another holder whose lease
+// has not run out is refused with rotation.ErrInProgress; since the write
+// is conditional on the ETag of the version checked, of two replicas taking
+// over one expired record exactly one wins.
 func (s *Store) Save(ctx context.Context, r rotation.Record) error {
 	for {
 		var cur rotation.Record
 		etag, err := s.get(ctx, kv.TableJournal, recKey(r.ID), &cur)
 		if err != nil {
 			return fmt.Errorf("save %s: %w", r.ID, domainErr(err))
+		}
+		if r.Owner != "" && cur.Owner != "" && cur.Owner != r.Owner && s.now().Before(cur.LeaseUntil) {
+			return fmt.Errorf("save %s: leased to %s until %s: %w", r.ID, cur.Owner, cur.LeaseUntil.UTC().Format(time.RFC3339), rotation.ErrInProgress)
 		}
 		if _, err := s.put(ctx, kv.TableJournal, recKey(r.ID), r, etag); errors.Is(err, kv.ErrConflict) {
 			continue

@@ -228,3 +228,42 @@ func TestLeasesDedupRefsSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaseTakeoverIsAtomic: two replicas both read a rotation whose
+// driver's lease ran out and both try to take it over. Exactly one wins;
+// the other is told the rotation is driven elsewhere, and the record names
+// the winner.
+func TestLeaseTakeoverIsAtomic(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			clock := rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+			backend := b.open(t)
+			a, bb := New(backend, clock.Now), New(backend, clock.Now)
+			rec := rotation.Record{ID: "r1", ClientID: "c1", State: rotation.StateAdded, Owner: "dead", LeaseUntil: clock.Now().Add(time.Minute)}
+			if err := a.Begin(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(2 * time.Minute) // the dead replica's lease ran out
+			seenA, _ := a.Get(ctx, "r1")
+			seenB, _ := bb.Get(ctx, "r1")
+			seenA.Owner, seenA.LeaseUntil = "replica-a", clock.Now().Add(time.Hour)
+			seenB.Owner, seenB.LeaseUntil = "replica-b", clock.Now().Add(time.Hour)
+			errA := a.Save(ctx, seenA)
+			errB := bb.Save(ctx, seenB)
+			if errA != nil || !errors.Is(errB, rotation.ErrInProgress) {
+				t.Fatalf("takeovers: a %v, b %v (want a to win, b refused)", errA, errB)
+			}
+			got, _ := a.Get(ctx, "r1")
+			if got.Owner != "replica-a" {
+				t.Fatalf("owner %q", got.Owner)
+			}
+			// The holder renews its own lease, and a final save releases it.
+			got.State = rotation.StateDone
+			got.Owner, got.LeaseUntil = "", time.Time{}
+			if err := a.Save(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

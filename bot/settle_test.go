@@ -1,0 +1,215 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
+)
+
+// onlyRequest returns the only request that is not final (zero if none).
+func (h *harness) onlyRequest(t *testing.T) rotation.ApprovalRequest {
+	t.Helper()
+	all, err := h.state.ListApprovals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		return rotation.ApprovalRequest{}
+	}
+	return all[0]
+}
+
+// TestRestartSettlesInterruptedRotationAndItsCard crashes a rotation
+// mid-way (the process dies inside the saga), then starts a new bot on the
+// same store, as after SIGKILL. The new process has received no activity,
+// yet its scheduler finishes or undoes the rotation, brings the card to
+// its final state (done when the secret reached the vault, failed when it
+// was undone) and posts the audit trail: the service URL learnt from an
+// authenticated activity before the crash is in the store. While Teams is
+// down nothing is lost: the next tick delivers both.
+func TestRestartSettlesInterruptedRotationAndItsCard(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		crash rotationtest.Call
+		kind  rotationtest.Kind
+		want  string // on the final card
+		state rotation.ApprovalState
+	}{
+		{"crash before the vault write: undone", rotationtest.Call{Op: "vault.Set", N: 1}, rotationtest.CrashBefore, "failed", rotation.ApprovalFailed},
+		{"crash after the vault writes: finished", rotationtest.Call{Op: "vault.Set", N: 2}, rotationtest.CrashAfter, testVault + "secrets/payments-api-client-secret/", rotation.ApprovalDone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			faults := rotationtest.NewFaults()
+			h := newHarness(t, harnessOpts{direct: true, faults: faults})
+			here := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "text", "<at>Keyturn</at> audit here")
+			if code, _ := h.sendSigned(here); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			waitFor(t, "the confirmation", func() bool { return len(h.conn.all()) == 1 })
+			faults.Inject(tc.crash, tc.kind)
+			rotate := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "id", "second-message")
+			if code, _ := h.sendSigned(rotate); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			waitFor(t, "the crash", func() bool { return strings.Contains(h.logs.String(), "job panicked") })
+			if err := h.shutdown(); err != nil {
+				t.Fatal(err)
+			}
+			if r := h.onlyRequest(t); r.State != rotation.ApprovalRunning {
+				t.Fatalf("after the crash the request is %q, want running", r.State)
+			}
+			card := h.conn.all()[1]
+			if card.Method != http.MethodPost || !strings.Contains(card.Raw, "Payments API") {
+				t.Fatalf("approval card: %s %s", card.Method, card.Raw)
+			}
+
+			next := newHarness(t, harnessOpts{direct: true, from: h, noServe: true}) // the restart: this test drives its scheduler
+			h.clock.Advance(next.srv.schedulerLease())                               // the dead process's scheduler lease runs out
+			posts := len(h.conn.all())
+			h.conn.setBroken(true)
+			next.srv.tick(context.Background())
+			if sent := h.conn.all()[posts:]; len(sent) != 0 {
+				t.Fatalf("posted while Teams was down: %d", len(sent))
+			}
+			h.conn.setBroken(false)
+			next.srv.tick(context.Background())
+			var cardPut, auditPost bool
+			for _, p := range h.conn.all()[posts:] {
+				switch {
+				case p.Method == http.MethodPut && strings.HasSuffix(p.Path, "/activities/act-2"):
+					cardPut = strings.Contains(strings.ToLower(p.Raw), tc.want)
+				case p.Method == http.MethodPost && strings.HasSuffix(p.Path, "/v3/conversations/19:<channel>@thread.tacv2/activities"):
+					auditPost = auditPost || strings.Contains(p.Raw, string(rotation.EventRecovering))
+				}
+			}
+			if !cardPut || !auditPost {
+				t.Fatalf("after the restart: final card update %v, audit post %v; logs:\n%s", cardPut, auditPost, next.logs.String())
+			}
+			if strings.Contains(next.logs.String(), "not allowed") {
+				t.Fatalf("the restarted bot refused a service URL:\n%s", next.logs.String())
+			}
+			if r := h.onlyRequest(t); r.ID != "" {
+				t.Fatalf("request still %q after the restart", r.State)
+			}
+			// Nothing is left in the outbox, so nothing is sent again.
+			before := len(h.conn.all())
+			next.srv.tick(context.Background())
+			if n := len(h.conn.all()) - before; n != 0 {
+				t.Fatalf("%d posts after a tick with nothing new", n)
+			}
+			next.noSecrets(t)
+		})
+	}
+}
+
+// TestSchedulerStartsApprovedRequestsExactlyOnce stores an approval
+// without running it (the process stopped in between, or the queue was
+// full), restarts as two replicas whose schedulers both find the approved
+// request: the rotation runs exactly once and the card reaches "done".
+func TestSchedulerStartsApprovedRequestsExactlyOnce(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card, attached", func() bool {
+		r := h.onlyRequest(t)
+		return len(h.conn.all()) == 1 && len(r.Card) > 0
+	})
+	r := h.onlyRequest(t)
+	_, run, err := h.srv.cfg.Approvals.Approve(context.Background(), rotation.Decision{
+		Caller: rotation.Principal{ObjectID: adminOID}, TenantID: r.TenantID, RequestID: r.ID, Digest: r.Digest, Conversation: r.Conversation})
+	if err != nil || !run {
+		t.Fatalf("approve: run %v, %v", run, err)
+	}
+	if err := h.shutdown(); err != nil { // stopped before running it
+		t.Fatal(err)
+	}
+	a, b := newHarness(t, harnessOpts{from: h}), newHarness(t, harnessOpts{from: h})
+	open, err := h.state.ListApprovals(context.Background())
+	if err != nil || len(open) != 1 || open[0].State != rotation.ApprovalApproved {
+		t.Fatalf("open requests %v %v", open, err)
+	}
+	var wg sync.WaitGroup
+	for _, x := range []*harness{a, b} {
+		wg.Add(1)
+		go func() { defer wg.Done(); x.srv.startApproved(context.Background(), open) }()
+	}
+	wg.Wait()
+	waitFor(t, "the done card", func() bool {
+		all := h.conn.all()
+		last := all[len(all)-1]
+		return last.Method == http.MethodPut && strings.Contains(last.Raw, testVault+"secrets/payments-api-client-secret/")
+	})
+	if err := errorsOf(a.shutdown(), b.shutdown()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.rotations(); n != 1 {
+		t.Fatalf("%d rotations of one approved request", n)
+	}
+	if r := h.onlyRequest(t); r.ID != "" {
+		t.Fatalf("request still %q", r.State)
+	}
+}
+
+func errorsOf(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestSchedulerLeaseOutlivesALongTick holds a tick inside a long step (a
+// recovery verifying a secret) past the lease's first term: the lease is
+// renewed meanwhile, so another replica cannot take the scheduler over
+// and run the same jobs at once.
+func TestSchedulerLeaseOutlivesALongTick(t *testing.T) {
+	h := newHarness(t, harnessOpts{noServe: true})
+	entered, release := make(chan struct{}), make(chan struct{})
+	cfg := h.srv.cfg
+	cfg.Holder = "replica-a"
+	cfg.Rotations = blockingRecover{Rotations: cfg.Rotations, entered: entered, release: release}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renew := make(chan time.Time)
+	srv.ticker = func(time.Duration) (<-chan time.Time, func()) { return renew, func() {} }
+	done := make(chan struct{})
+	go func() { defer close(done); srv.tick(context.Background()) }()
+	<-entered
+	ttl := srv.schedulerLease()
+	for range 3 { // three renewal periods, each a third of the lease
+		h.clock.Advance(ttl / 3)
+		renew <- h.clock.Now() // taken: the previous renewal is done
+		renew <- h.clock.Now()
+	}
+	h.clock.Advance(ttl / 3) // past the first term, within the renewed one
+	if ok, err := h.state.Acquire(context.Background(), "scheduler", "replica-b", ttl); err != nil || ok {
+		t.Fatalf("another replica took the scheduler lease during a long tick: %v %v", ok, err)
+	}
+	close(release)
+	<-done
+}
+
+// blockingRecover holds Recover until release, as a verification does.
+type blockingRecover struct {
+	Rotations
+	entered, release chan struct{}
+}
+
+func (b blockingRecover) Recover(ctx context.Context) ([]rotation.Result, error) {
+	close(b.entered)
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
