@@ -17,41 +17,71 @@ import (
 // auditChannelSetting names the stored audit channel.
 const auditChannelSetting = "audit-channel"
 
-// auditChannel is where the audit trail is posted.
+// auditChannel is where the audit trail is posted. Moved, when set, is the
+// channel it moved from, which has yet to be told where it went.
 type auditChannel struct {
-	Ref activity.ConversationReference `json:"ref"`
+	Ref   activity.ConversationReference  `json:"ref"`
+	Moved *activity.ConversationReference `json:"moved,omitempty"`
+	By    string                          `json:"by,omitempty"` // who moved it, for the notice
 }
 
 // maxAuditLinesPerPost keeps audit posts readable and within Teams' rate.
 const maxAuditLinesPerPost = 10
 
-// onAuditHere makes this conversation the audit channel: approvers only,
-// and the change is itself audited before it is made.
+// auditChannelTypes are the conversations that may be the audit channel:
+// where more than one person reads it, never a 1:1 chat with the bot.
+var auditChannelTypes = map[string]bool{"channel": true, "groupChat": true}
+
+// onAuditHere makes this conversation the audit channel: approvers only, a
+// team channel or group chat only, audited before it is made. Moving the
+// channel skips nothing: the posting cursor stays where Teams last
+// accepted a post, so what the old channel never received goes to the new
+// one, and the old channel is told where the trail went.
 func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
 	ctx := c.Request().Context()
 	if why := s.authorize(ctx, in, ActionAuditHere, ""); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
+	if !auditChannelTypes[in.act.Conversation.ConversationType] {
+		s.deny(ctx, in.caller, "", "audit here in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
+		return s.later(c, in, "reply", func(ctx context.Context) {
+			s.replyText(ctx, in, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed.")
+		})
+	}
 	return s.later(c, in, "audit-here", func(ctx context.Context) {
 		ref := in.ref
 		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
 		ref.ActivityID = ""
-		err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller),
-			Detail: "audit channel set to " + ref.ConversationID})
+		var old auditChannel
+		err := s.cfg.State.Setting(ctx, auditChannelSetting, &old)
+		if err != nil && !errors.Is(err, rotation.ErrNotFound) {
+			s.log.Error("reading the audit channel failed", "request_id", in.rid, "error", err)
+			s.replyText(ctx, in, userMessage(err, in.rid))
+			return
+		}
+		hadOld := err == nil && old.Ref.ConversationID != ""
+		if hadOld && old.Ref.ConversationID == ref.ConversationID {
+			s.replyText(ctx, in, "This channel is Keyturn's audit channel already.")
+			return
+		}
+		detail := "audit channel set to " + ref.ConversationID
+		if hadOld {
+			detail = "audit channel moved from " + old.Ref.ConversationID + " to " + ref.ConversationID
+		}
+		err = s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller), Detail: detail})
 		if err != nil {
 			s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
 			return
 		}
-		head, err := s.cfg.State.AuditHead(ctx)
-		if err == nil {
-			// Post from the record that announced this channel on.
-			_, etag, perr := s.cfg.State.Posted(ctx)
-			if perr == nil && head > 0 {
-				_, err = s.cfg.State.SetPosted(ctx, head-1, etag)
-			}
+		next := auditChannel{Ref: ref}
+		if hadOld {
+			prev := old.Ref
+			next.Moved, next.By = &prev, actor(in.caller)
+		} else {
+			err = s.startCursorAtHead(ctx)
 		}
 		if err == nil {
-			err = s.cfg.State.SetSetting(ctx, auditChannelSetting, auditChannel{Ref: ref})
+			err = s.cfg.State.SetSetting(ctx, auditChannelSetting, next)
 		}
 		if err != nil {
 			s.log.Error("setting the audit channel failed", "request_id", in.rid, "error", err)
@@ -60,6 +90,48 @@ func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
 		}
 		s.replyText(ctx, in, "This channel is now Keyturn's audit channel: every request, decision and rotation step is posted here.")
 	})
+}
+
+// startCursorAtHead makes the first audit channel start with the record
+// that announced it: what came before was never any channel's to receive
+// (keyturn audit show has it). The cursor only ever moves forward.
+func (s *Server) startCursorAtHead(ctx context.Context) error {
+	head, err := s.cfg.State.AuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	seq, etag, err := s.cfg.State.Posted(ctx)
+	if err != nil || head == 0 || seq >= head-1 {
+		return err
+	}
+	_, err = s.cfg.State.SetPosted(ctx, head-1, etag)
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// tellOldChannel posts the "moved to" notice to the channel the audit trail
+// left, once, and forgets it when Teams took it.
+func (s *Server) tellOldChannel(ctx context.Context, ch auditChannel) error {
+	if ch.Moved == nil {
+		return nil
+	}
+	text := "Keyturn's audit channel moved to conversation " + ch.Ref.ConversationID + " (by " + ch.By + "). Every record from now on is posted there; none is skipped."
+	if _, err := s.cfg.Sender.SendToConversation(ctx, *ch.Moved, connector.Activity{Type: connector.TypeMessage,
+		Text: text, TextFormat: connector.TextFormatPlain}); err != nil {
+		return err
+	}
+	var cur auditChannel
+	if err := s.cfg.State.Setting(ctx, auditChannelSetting, &cur); err != nil || cur.Moved == nil || cur.Moved.ConversationID != ch.Moved.ConversationID {
+		return err // moved again meanwhile: that move's notice stands
+	}
+	cur.Moved, cur.By = nil, ""
+	return s.cfg.State.SetSetting(ctx, auditChannelSetting, cur)
 }
 
 // schedule runs the background jobs every cfg.Schedule while this replica
@@ -140,6 +212,9 @@ func (s *Server) drainAudit(ctx context.Context) error {
 	var ch auditChannel
 	if err := s.cfg.State.Setting(ctx, auditChannelSetting, &ch); err != nil {
 		return nil // no audit channel yet
+	}
+	if err := s.tellOldChannel(ctx, ch); err != nil {
+		s.log.Warn("telling the old audit channel it moved", "error", err)
 	}
 	for {
 		seq, etag, err := s.cfg.State.Posted(ctx)

@@ -118,3 +118,102 @@ func TestActionSubmitApproves(t *testing.T) {
 		return strings.Contains(all[len(all)-1].Raw, testVault+"secrets/payments-api-client-secret/")
 	})
 }
+
+// groupChat returns body moved into a group chat of the same tenant.
+func groupChat(t *testing.T, body []byte) []byte {
+	t.Helper()
+	body = withField(t, body, "conversation", map[string]any{"isGroup": true, "conversationType": "groupChat", "tenantId": "<tenant-id>", "id": "19:group@thread.v2"})
+	return withField(t, body, "channelData", map[string]any{"tenant": map[string]any{"id": "<tenant-id>"}})
+}
+
+// TestMovingTheAuditChannelSkipsNothing sets an audit channel, makes
+// records while Teams refuses posts, then moves the channel to a group
+// chat. Every record from the first channel's announcement on reaches one
+// of the two channels, exactly once and in order; the old channel is told
+// where the trail went.
+func TestMovingTheAuditChannelSkipsNothing(t *testing.T) {
+	h := newHarness(t, harnessOpts{direct: true})
+	here := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "text", "<at>Keyturn</at> audit here")
+	if code, _ := h.sendSigned(here); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the confirmation", func() bool { return len(h.conn.all()) == 1 })
+	h.srv.tick(context.Background()) // the channel receives its first records
+	rotate := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "id", "second-message")
+	if code, _ := h.sendSigned(rotate); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the rotation", func() bool {
+		all := h.conn.all()
+		return strings.Contains(all[len(all)-1].Raw, "payments-api-client-secret/")
+	})
+	h.conn.setBroken(true) // Teams refuses the audit posts of the rotation
+	h.srv.tick(context.Background())
+	h.conn.setBroken(false)
+
+	move := withField(t, groupChat(t, here), "id", "move-message")
+	if code, _ := h.sendSigned(move); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the move's confirmation", func() bool {
+		all := h.conn.all()
+		return strings.Contains(all[len(all)-1].Raw, "now Keyturn's audit channel")
+	})
+	h.srv.tick(context.Background())
+
+	const oldPath, newPath = "/v3/conversations/19:<channel>@thread.tacv2/activities", "/v3/conversations/19:group@thread.v2/activities"
+	var seqs []string
+	notice := false
+	for _, p := range h.conn.all() {
+		text, _ := p.Body["text"].(string)
+		switch {
+		case p.Method != http.MethodPost || !strings.HasSuffix(p.Path, oldPath) && !strings.HasSuffix(p.Path, newPath):
+		case strings.Contains(text, "audit channel moved to"):
+			notice = strings.HasSuffix(p.Path, oldPath) && strings.Contains(text, "19:group@thread.v2")
+		default:
+			for _, line := range strings.Split(text, "\n\n") {
+				seq, _, _ := strings.Cut(strings.TrimPrefix(line, "#"), " ")
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	recs, _ := h.state.Records(context.Background(), 0, 0)
+	first := 0
+	for i, r := range recs {
+		if r.Event.Type == rotation.EventConfigChanged {
+			first = i
+			break
+		}
+	}
+	var want []string
+	for _, r := range recs[first:] {
+		want = append(want, itoa(r.Seq))
+	}
+	if strings.Join(seqs, ",") != strings.Join(want, ",") {
+		t.Fatalf("records posted %v, want each of %v once", seqs, want)
+	}
+	if !notice {
+		t.Fatal("the old channel was not told where the audit trail went")
+	}
+}
+
+// TestAuditChannelIsNeverAOneToOneChat: an approver's "audit here" in a
+// personal chat is refused in words, audited, and changes nothing.
+func TestAuditChannelIsNeverAOneToOneChat(t *testing.T) {
+	h := newHarness(t, harnessOpts{direct: true})
+	here := withField(t, as(t, fixture(t, "activity/b_personal_message.msdocs.json"), adminOID), "text", "audit here")
+	if code, _ := h.sendSigned(here); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the refusal", func() bool { return len(h.conn.all()) == 1 })
+	if !strings.Contains(h.conn.all()[0].Raw, "team channel or a group chat") {
+		t.Fatalf("reply %s", h.conn.all()[0].Raw)
+	}
+	var ch auditChannel
+	if err := h.state.Setting(context.Background(), auditChannelSetting, &ch); err == nil {
+		t.Fatalf("a personal chat became the audit channel: %+v", ch)
+	}
+	if types := h.audit.Types(); len(types) != 1 || types[0] != rotation.EventDenied {
+		t.Fatalf("audit %v, want one denial", types)
+	}
+}

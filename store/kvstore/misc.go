@@ -124,10 +124,10 @@ func (s *Store) DeleteRef(ctx context.Context, conversation string) error {
 }
 
 // Setting reads a named setting (such as the audit channel) into v.
-// Errors: kv.ErrNotFound.
+// Errors: kv.ErrNotFound, also matching rotation.ErrNotFound.
 func (s *Store) Setting(ctx context.Context, name string, v any) error {
 	_, err := s.get(ctx, kv.TableMeta, "set:"+escape(name), v)
-	return err
+	return domainErr(err)
 }
 
 // SetSetting stores a named setting, replacing any value.
