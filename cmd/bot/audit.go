@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/store/kvstore"
 )
 
 // audit is `keyturn audit verify` and `keyturn audit show`.
 func (c *cli) audit(ctx context.Context, args []string) int {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "show") {
-		fmt.Fprintln(c.stderr, "usage: keyturn audit verify | keyturn audit show [--app <client-id>] [--since <RFC 3339 time>] [--until <time>] [--json]")
+		fmt.Fprintln(c.stderr, "usage: keyturn audit verify [--anchor SEQ:HASH] [--checkpoint FILE] | keyturn audit show [--app <client-id>] [--since <RFC 3339 time>] [--until <time>] [--json]")
 		return exitUsage
 	}
 	fs := c.flags("audit " + args[0])
@@ -22,6 +23,17 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	since := fs.String("since", "", "only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
 	until := fs.String("until", "", "only events before this time (RFC 3339)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	var anchors []anchor
+	var anchorErrs []string
+	fs.Func("anchor", "verify: SEQ:HASH of a record the trail must still hold, as an audit channel post shows it (repeatable)", func(v string) error {
+		a, err := parseAnchor(v)
+		if err != nil {
+			anchorErrs = append(anchorErrs, "--anchor "+err.Error())
+		}
+		anchors = append(anchors, a)
+		return nil
+	})
+	checkpoint := fs.String("checkpoint", "", "verify: a file kept apart from the state store; the trail must still hold the record it names, and it is moved to the trail's last record")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 		return exitUsage
 	}
@@ -44,6 +56,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	if *app != "" && !rotation.IsGUID(*app) {
 		problems = append(problems, fmt.Sprintf("--app %q must be the application (client) ID, a GUID", *app))
 	}
+	problems = append(problems, anchorErrs...)
 	if len(problems) > 0 {
 		fmt.Fprintln(c.stderr, "error: "+strings.Join(problems, "\nerror: "))
 		return exitUsage
@@ -55,12 +68,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	defer s.close()
 	n, verr := s.store.VerifyAudit(ctx)
 	if args[0] == "verify" {
-		if verr != nil {
-			fmt.Fprintf(c.stderr, "error: %v\nThe audit trail was changed after it was written.\n", verr)
-			return exitFailure
-		}
-		fmt.Fprintf(c.stdout, "audit trail intact: %d records\n", n)
-		return exitOK
+		return c.verifyAudit(ctx, s.store, n, verr, anchors, *checkpoint)
 	}
 	recs, err := s.store.Records(ctx, 0, 0)
 	if err != nil {
@@ -115,4 +123,39 @@ func auditJSON(recs []rotation.AuditRecord) []auditRecordJSON {
 		out = append(out, auditRecordJSON{r.Seq, e.Time.UTC(), string(e.Type), e.ClientID, e.RequestID, e.Actor, e.KeyID, e.Hint, e.Vault, e.Detail, r.Hash})
 	}
 	return out
+}
+
+// verifyAudit reports the chain check (verr), then checks the anchors and
+// the checkpoint, which catch records removed from the end of the trail,
+// and moves the checkpoint to the trail's last record.
+func (c *cli) verifyAudit(ctx context.Context, st *kvstore.Store, n uint64, verr error, anchors []anchor, checkpoint string) int {
+	errs := []error{verr}
+	for _, a := range anchors {
+		if verr == nil {
+			errs = append(errs, checkAnchor(ctx, st, a, "the anchor given"))
+		}
+	}
+	if checkpoint != "" && verr == nil {
+		a, ok, err := readCheckpoint(checkpoint)
+		errs = append(errs, err)
+		if ok {
+			errs = append(errs, checkAnchor(ctx, st, a, "checkpoint "+checkpoint))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(c.stderr, "error: %v\n", err)
+		if errors.Is(err, rotation.ErrChainBroken) {
+			fmt.Fprintln(c.stderr, "The audit trail was changed after it was written.")
+		}
+		return exitFailure
+	}
+	fmt.Fprintf(c.stdout, "audit trail intact: %d records\n", n)
+	if checkpoint != "" {
+		head, err := writeCheckpoint(ctx, st, checkpoint)
+		if err != nil {
+			return c.fail(fmt.Errorf("write the checkpoint: %w", err))
+		}
+		fmt.Fprintf(c.stdout, "checkpoint %s now names record %d\n", checkpoint, head)
+	}
+	return exitOK
 }

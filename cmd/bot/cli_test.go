@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/store/boltkv"
+	"github.com/keyturn/keyturn/store/kv"
 )
 
 const (
@@ -255,5 +258,63 @@ func TestParseDays(t *testing.T) {
 		if _, err := parseDays(in); err == nil {
 			t.Errorf("parseDays(%q) accepted", in)
 		}
+	}
+}
+
+// TestAuditVerifyDetectsATruncatedTail removes the last records of the
+// CLI's trail and moves its head back, as someone with write access to
+// the state could: the chain alone still verifies (the README says so),
+// but a checkpoint kept apart from the state, or an anchor copied from an
+// audit post, gives the truncation away.
+func TestAuditVerifyDetectsATruncatedTail(t *testing.T) {
+	f := newFakeAzure()
+	env := testEnv(t)
+	if r := f.run(t, env, "rotate", "--app", testClient, "--vault", "kv-payments"); r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	checkpoint := filepath.Join(t.TempDir(), "audit.checkpoint") // apart from the state directory
+	if v := f.run(t, env, "audit", "verify", "--checkpoint", checkpoint); v.code != exitOK || !strings.Contains(v.stdout, "checkpoint") {
+		t.Fatalf("first verify: %d %s %s", v.code, v.stdout, v.stderr)
+	}
+	show := f.run(t, env, "audit", "show", "--json")
+	var recs []auditRecordJSON
+	if err := json.Unmarshal([]byte(show.stdout), &recs); err != nil || len(recs) < 4 {
+		t.Fatalf("audit show: %v %s", err, show.stdout)
+	}
+	last := recs[len(recs)-1]
+	anchorArg := fmt.Sprintf("#%d:%s", last.Seq, last.Hash[:12])
+
+	// Truncate: drop the last two records and move the head back.
+	ctx := context.Background()
+	backend, err := boltkv.Open(filepath.Join(env["KEYTURN_STATE_DIR"], "keyturn.db"), boltkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := recs[len(recs)-3]
+	for _, r := range recs[len(recs)-2:] {
+		if err := backend.Delete(ctx, kv.TableAudit, fmt.Sprintf("e:%020d", r.Seq), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it, err := backend.Get(ctx, kv.TableMeta, "audit-head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backend.Update(ctx, kv.TableMeta, "audit-head", []byte(fmt.Sprintf(`{"seq":%d,"hash":%q}`, keep.Seq, keep.Hash)), it.ETag); err != nil {
+		t.Fatal(err)
+	}
+	backend.Close()
+
+	if v := f.run(t, env, "audit", "verify"); v.code != exitOK {
+		t.Fatalf("without an anchor the truncated chain still verifies (documented): %d %s", v.code, v.stderr)
+	}
+	for _, args := range [][]string{{"--checkpoint", checkpoint}, {"--anchor", anchorArg}} {
+		v := f.run(t, env, append([]string{"audit", "verify"}, args...)...)
+		if v.code != exitFailure || !strings.Contains(v.stderr, "removed from the end") {
+			t.Errorf("verify %v after truncation: %d %s %s", args, v.code, v.stdout, v.stderr)
+		}
+	}
+	if v := f.run(t, env, "audit", "verify", "--anchor", "12:xyz"); v.code != exitUsage {
+		t.Errorf("a malformed anchor: %d %s", v.code, v.stderr)
 	}
 }

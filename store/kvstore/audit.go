@@ -137,6 +137,15 @@ func (s *Store) VerifyAudit(ctx context.Context) (uint64, error) {
 	case h.Seq > 0 && recs[h.Seq-1].Hash != h.Hash:
 		return 0, fmt.Errorf("%w: record %d differs from the head", rotation.ErrChainBroken, h.Seq)
 	}
+	// The audit channel's cursor never runs ahead of the trail: if it
+	// does, records were removed from the end after Teams received them.
+	posted, _, err := s.Posted(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if posted > last.Seq {
+		return 0, fmt.Errorf("%w: record %d was posted to the audit channel, but the trail ends at %d: records were removed from its end", rotation.ErrChainBroken, posted, last.Seq)
+	}
 	return n, nil
 }
 

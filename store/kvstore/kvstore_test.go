@@ -267,3 +267,56 @@ func TestLeaseTakeoverIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// truncateAudit removes the trail's records after keep and moves the head
+// back to keep, as someone with write access to the store could.
+func truncateAudit(t *testing.T, backend kv.Store, st *Store, keep uint64) {
+	t.Helper()
+	ctx := context.Background()
+	last, err := st.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := keep + 1; seq <= last; seq++ {
+		if err := backend.Delete(ctx, kv.TableAudit, auditKey(seq), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, _ := st.Records(ctx, keep-1, 1)
+	it, err := backend.Get(ctx, kv.TableMeta, headKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.put(ctx, kv.TableMeta, headKey, head{Seq: keep, Hash: recs[0].Hash}, it.ETag); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyDetectsATailTruncatedAfterPosting: records the audit channel
+// received are removed from the end of the trail, and the head moved back.
+// The chain itself still verifies; the channel's cursor, which never runs
+// ahead of the trail, gives it away.
+func TestVerifyDetectsATailTruncatedAfterPosting(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			backend := b.open(t)
+			st := New(backend, nil)
+			for i := range 5 {
+				if err := st.Record(ctx, rotation.Event{Type: rotation.EventRequested, Detail: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := st.SetPosted(ctx, 5, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.VerifyAudit(ctx); err != nil {
+				t.Fatalf("intact trail: %v", err)
+			}
+			truncateAudit(t, backend, st, 3)
+			if _, err := st.VerifyAudit(ctx); !errors.Is(err, rotation.ErrChainBroken) {
+				t.Fatalf("truncated trail verified: %v", err)
+			}
+		})
+	}
+}
