@@ -51,7 +51,7 @@ func (s *Server) reconcileRunning(ctx context.Context, open []rotation.ApprovalR
 }
 
 // drainCards retries the card updates in the outbox with each request's
-// current state.
+// current state; running requests wait for their outcome.
 func (s *Server) drainCards(ctx context.Context) {
 	pending, err := s.cfg.State.CardsPending(ctx, maxCardsPerTick)
 	if err != nil {
@@ -68,8 +68,11 @@ func (s *Server) drainCards(ctx context.Context) {
 			s.log.Warn("card outbox", "request_id", id, "error", err)
 			continue
 		}
+		if r.State == rotation.ApprovalRunning {
+			continue // its runner updates it, or reconcileRunning once settled
+		}
 		unlock := s.lockCard(id)
-		if s.pushCard(ctx, r) && r.State != rotation.ApprovalRunning {
+		if s.pushCard(ctx, r) {
 			if err := s.cfg.State.CardDone(ctx, id, tag); err != nil {
 				s.log.Warn("card outbox", "request_id", id, "error", err)
 			}
