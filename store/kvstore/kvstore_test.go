@@ -320,3 +320,49 @@ func TestVerifyDetectsATailTruncatedAfterPosting(t *testing.T) {
 		})
 	}
 }
+
+// TestCardOutboxAndServiceURLs: an outbox entry marked again after it was
+// read survives the earlier success; service URLs recorded by one replica
+// are allowed on another.
+func TestCardOutboxAndServiceURLs(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			backend := b.open(t)
+			a, other := New(backend, nil), New(backend, nil)
+			first, err := a.CardPending(ctx, "req/1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.CardPending(ctx, "req/1"); err != nil { // a later change
+				t.Fatal(err)
+			}
+			if err := a.CardDone(ctx, "req/1", first); err != nil {
+				t.Fatal(err)
+			}
+			pending, err := other.CardsPending(ctx, 0)
+			if _, ok := pending["req/1"]; err != nil || !ok || len(pending) != 1 {
+				t.Fatalf("the later change was dropped: %v %v", pending, err)
+			}
+			if err := other.CardDone(ctx, "req/1", pending["req/1"]); err != nil {
+				t.Fatal(err)
+			}
+			if pending, _ := a.CardsPending(ctx, 0); len(pending) != 0 {
+				t.Fatalf("left in the outbox: %v", pending)
+			}
+
+			const u = "https://smba.trafficmanager.net/amer"
+			if ok, err := other.ServiceURLAllowed(ctx, u); ok || err != nil {
+				t.Fatalf("allowed before it arrived: %v %v", ok, err)
+			}
+			for range 2 {
+				if err := a.AllowServiceURL(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ok, err := other.ServiceURLAllowed(ctx, u); !ok || err != nil {
+				t.Fatalf("not shared: %v %v", ok, err)
+			}
+		})
+	}
+}
