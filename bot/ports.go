@@ -106,6 +106,7 @@ type MemberLister interface {
 // (*kvstore.Store).
 type State interface {
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	Release(ctx context.Context, name, holder string) error
 	Records(ctx context.Context, after uint64, limit int) ([]rotation.AuditRecord, error)
 	AuditHead(ctx context.Context) (uint64, error)
 	Posted(ctx context.Context) (uint64, string, error)

@@ -250,6 +250,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopSched()
 	<-schedDone
+	// The next start (or another replica) need not wait for the
+	// scheduler's lease to run out.
+	if err := s.cfg.State.Release(shutCtx, "scheduler", s.cfg.Holder); err != nil {
+		s.log.Warn("releasing the scheduler lease", "error", err)
+	}
 	s.pool.stop(shutCtx)
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil

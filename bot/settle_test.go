@@ -213,3 +213,20 @@ func (b blockingRecover) Recover(ctx context.Context) ([]rotation.Result, error)
 	}
 	return nil, nil
 }
+
+// TestShutdownReleasesTheSchedulerLease: after a graceful stop the next
+// start, or another replica, takes the scheduler at once instead of
+// waiting for the lease to run out.
+func TestShutdownReleasesTheSchedulerLease(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.srv.tick(context.Background()) // holds the lease (the first tick of Serve may not have yet)
+	if ok, _ := h.state.Acquire(context.Background(), "scheduler", "other-replica", time.Minute); ok {
+		t.Fatal("the scheduler lease was free while serving")
+	}
+	if err := h.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.state.Acquire(context.Background(), "scheduler", "next-start", time.Minute); err != nil || !ok {
+		t.Fatalf("the lease was kept after shutdown: %v %v", ok, err)
+	}
+}
