@@ -99,7 +99,7 @@ func (c *Client) AddPassword(ctx context.Context, objectID, displayName string, 
 		return rotation.NewPassword{}, fmt.Errorf("add password to application %s: graph answered without a key id or secret; the credential may exist: %w",
 			id, rotation.ErrAmbiguous)
 	}
-	p := toCredential(got)
+	p := graphcore.Credential(got)
 	if p.DisplayName == "" {
 		p.DisplayName = displayName
 	}
@@ -206,7 +206,7 @@ func toApp(a models.Applicationable) rotation.App {
 	}
 	for _, p := range a.GetPasswordCredentials() {
 		if p != nil {
-			app.Passwords = append(app.Passwords, toCredential(p))
+			app.Passwords = append(app.Passwords, graphcore.Credential(p))
 		}
 	}
 	for _, o := range a.GetOwners() {
@@ -235,24 +235,6 @@ func toOwner(o models.DirectoryObjectable) rotation.Principal {
 		}
 	}
 	return p
-}
-
-// toCredential copies the public fields of p. It never reads secretText.
-func toCredential(p models.PasswordCredentialable) rotation.PasswordCredential {
-	out := rotation.PasswordCredential{
-		DisplayName: graphcore.Deref(p.GetDisplayName()),
-		Hint:        graphcore.Deref(p.GetHint()),
-	}
-	if k := p.GetKeyId(); k != nil {
-		out.KeyID = k.String()
-	}
-	if t := p.GetStartDateTime(); t != nil {
-		out.Start = t.UTC()
-	}
-	if t := p.GetEndDateTime(); t != nil {
-		out.End = t.UTC()
-	}
-	return out
 }
 
 func validDisplayName(s string) bool {

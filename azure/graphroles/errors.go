@@ -78,6 +78,9 @@ const (
 	// appRoleAssignedTo of a service principal: Application.Read.All.
 	permAppRoles = "keyturn needs the Microsoft Graph application permission Application.Read.All " +
 		"(the app role assignments of its own service principal), admin-consented"
+	// ownedObjects of Keyturn's own service principal, for the radar.
+	permOwned = "keyturn needs the Microsoft Graph application permission Application.ReadWrite.OwnedBy " +
+		"(or Application.Read.All) to list the applications it owns, admin-consented"
 )
 
 // call describes one request for translate, the retry loop and logs.

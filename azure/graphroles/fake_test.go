@@ -30,6 +30,7 @@ type fakeGraph struct {
 	spID        string
 	assignments []fakeAssignment
 	pageSize    int
+	owned       []any // applications the service principal owns, as Graph lists them
 	limitedInfo bool // directory roles come back as bare IDs (no RoleManagement.Read.Directory)
 	castIgnored bool // transitiveMemberOf answers every type, as if the cast were ignored
 }
@@ -77,6 +78,7 @@ var (
 	rolesPath    = regexp.MustCompile(`^/v1\.0/users/([^/]+)/transitiveMemberOf/microsoft\.graph\.directoryRole$`)
 	checkPath    = regexp.MustCompile(`^/v1\.0/users/([^/]+)/checkMemberGroups$`)
 	assignedPath = regexp.MustCompile(`^/v1\.0/servicePrincipals/([^/]+)/appRoleAssignedTo$`)
+	ownedPath    = regexp.MustCompile(`^/v1\.0/servicePrincipals/([^/]+)/ownedObjects/microsoft\.graph\.application$`)
 )
 
 func (f *fakeGraph) route(r *http.Request, body []byte, reqID string) (int, any) {
@@ -148,6 +150,16 @@ func (f *fakeGraph) route(r *http.Request, body []byte, reqID string) (int, any)
 			})
 		}
 		return f.pageOf(r, items, "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('"+sp+"')/appRoleAssignedTo(appRoleId,principalId,principalType)", false)
+	case r.Method == http.MethodGet && ownedPath.MatchString(p):
+		sp := ownedPath.FindStringSubmatch(p)[1]
+		if sp != f.spID {
+			return graphtest.NotFound(sp, reqID)
+		}
+		q := r.URL.Query()
+		if q.Get("$select") != "id,appId,displayName,passwordCredentials" || q.Get("$top") != "999" {
+			return http.StatusBadRequest, graphtest.ODataError("Request_UnsupportedQuery", "select or top missing", reqID)
+		}
+		return f.pageOf(r, f.owned, "https://graph.microsoft.com/v1.0/$metadata#applications(id,appId,displayName,passwordCredentials)", false)
 	}
 	return f.Unexpected(r, reqID)
 }

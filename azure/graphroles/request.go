@@ -31,6 +31,7 @@ const (
 type listQuery struct {
 	Count  *bool    `uriparametername:"%24count"`
 	Select []string `uriparametername:"%24select"`
+	Top    *int32   `uriparametername:"%24top"`
 }
 
 // errorMappings makes the adapter parse every error body as an OData error.

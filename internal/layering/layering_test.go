@@ -33,6 +33,7 @@ type rule struct {
 
 var rules = []rule{
 	{From: "rotation", OnlyStd: true, Allowed: []string{"rotation"}},
+	{From: "radar", OnlyStd: true, Allowed: []string{"radar", "rotation"}},
 	{From: "bot", Forbidden: []string{module + "/azure", module + "/store", module + "/cmd", "github.com/Azure/", "github.com/microsoftgraph/", "github.com/microsoft/kiota"}},
 	{From: "doctor", OnlyStd: true, Allowed: []string{"doctor", "rotation"}},
 	{From: "bot/activity", OnlyStd: true, Allowed: []string{"bot/activity"}},
