@@ -31,8 +31,8 @@ type fakeGraph struct {
 	assignments []fakeAssignment
 	pageSize    int
 	owned       []any // applications the service principal owns, as Graph lists them
-	limitedInfo bool // directory roles come back as bare IDs (no RoleManagement.Read.Directory)
-	castIgnored bool // transitiveMemberOf answers every type, as if the cast were ignored
+	limitedInfo bool  // directory roles come back as bare IDs (no RoleManagement.Read.Directory)
+	castIgnored bool  // transitiveMemberOf answers every type, as if the cast were ignored
 }
 
 func newFakeGraph(t *testing.T) *fakeGraph {

@@ -19,7 +19,9 @@ import (
 // noVaults is a radar.VaultSecrets with nothing in it.
 type noVaults struct{}
 
-func (noVaults) ListSecrets(context.Context, string) ([]rotation.StoredSecret, error) { return nil, nil }
+func (noVaults) ListSecrets(context.Context, string) ([]rotation.StoredSecret, error) {
+	return nil, nil
+}
 
 // BenchmarkRadarScan2000OwnedApps scans a tenant where Keyturn owns 2,000
 // apps of two credentials each, through the real SDK adapter against a
