@@ -38,11 +38,11 @@ type OwnedApps interface {
 
 // VaultSecrets lists the secrets of one vault.
 type VaultSecrets interface {
-	// ListSecrets returns the metadata (never the value) and tags of the
+	// List returns the metadata (never the value) and tags of the
 	// latest version of every secret in the vault vaultURI. Errors:
 	// rotation.ErrVaultForbidden, rotation.ErrVaultUnreachable,
 	// rotation.ErrThrottled, rotation.ErrAmbiguous.
-	ListSecrets(ctx context.Context, vaultURI string) ([]rotation.StoredSecret, error)
+	List(ctx context.Context, vaultURI string) ([]rotation.StoredSecret, error)
 }
 
 // Journal is the part of rotation.Store the radar reads: the rotations of
@@ -259,7 +259,7 @@ func (s *Scanner) heldKeys(ctx context.Context) (map[string][]rotation.SecretRef
 	held := map[string][]rotation.SecretRef{}
 	var unchecked []string
 	for _, v := range s.Vaults {
-		secrets, err := s.Vault.ListSecrets(ctx, v)
+		secrets, err := s.Vault.List(ctx, v)
 		if err != nil {
 			unchecked = append(unchecked, "vault "+v+" could not be listed ("+Reason(err)+"): a secret held there shows as not in any Keyturn vault")
 			continue

@@ -43,7 +43,7 @@ func (p *pagedApps) OwnedApps(ctx context.Context, fn func([]rotation.App) error
 
 type vaults map[string][]rotation.StoredSecret
 
-func (v vaults) ListSecrets(ctx context.Context, uri string) ([]rotation.StoredSecret, error) {
+func (v vaults) List(ctx context.Context, uri string) ([]rotation.StoredSecret, error) {
 	if uri == "https://kv-down.vault.azure.net/" {
 		return nil, fmt.Errorf("list kv-down: %w", rotation.ErrVaultForbidden)
 	}

@@ -19,7 +19,7 @@ import (
 // noVaults is a radar.VaultSecrets with nothing in it.
 type noVaults struct{}
 
-func (noVaults) ListSecrets(context.Context, string) ([]rotation.StoredSecret, error) {
+func (noVaults) List(context.Context, string) ([]rotation.StoredSecret, error) {
 	return nil, nil
 }
 
