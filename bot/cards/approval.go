@@ -39,9 +39,11 @@ const (
 // from the client.
 type ActionData struct {
 	Verb      string `json:"verb,omitempty"`
-	RequestID string `json:"requestId"`
-	Digest    string `json:"digest"`
+	RequestID string `json:"requestId,omitempty"`
+	Digest    string `json:"digest,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// ClientID is the app a radar card's Request rotation button names.
+	ClientID string `json:"clientId,omitempty"`
 }
 
 // Viewer is who an approval card is built for. The card sent to the whole

@@ -95,5 +95,6 @@ func goldens() map[string]Card {
 		"status_empty.json":            Status(rotation.Status{App: rotation.App{ClientID: fxClientID, DisplayName: "New App"}}),
 	}
 	maps.Copy(cards, approvalGoldens())
+	maps.Copy(cards, radarGoldens())
 	return cards
 }

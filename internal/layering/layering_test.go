@@ -39,7 +39,7 @@ var rules = []rule{
 	{From: "bot/activity", OnlyStd: true, Allowed: []string{"bot/activity"}},
 	{From: "bot/command", OnlyStd: true, Allowed: []string{"bot/activity", "bot/command"}},
 	{From: "bot/connector", OnlyStd: true, Allowed: []string{"bot/activity", "bot/connector"}},
-	{From: "bot/cards", OnlyStd: true, Allowed: []string{"bot/cards", "rotation"}},
+	{From: "bot/cards", OnlyStd: true, Allowed: []string{"bot/cards", "radar", "rotation"}},
 	{From: "manifest", OnlyStd: true, Allowed: []string{"manifest", "bot/command", "bot/activity"}},
 	{From: "azure", Forbidden: []string{module + "/bot", module + "/cmd", module + "/store"}},
 	{From: "store", Forbidden: []string{module + "/bot", module + "/cmd", module + "/azure/graphapps", module + "/azure/keyvault"}},
