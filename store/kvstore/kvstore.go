@@ -3,12 +3,12 @@
 // rotation journal with its per-app lock (rotation.Store), approval
 // requests with ETags (rotation.ApprovalStore), the hash-chained audit
 // trail (rotation.Auditor) with the audit channel's posting cursor,
-// leases for background jobs, conversation references and processed
-// activity IDs.
+// leases for background jobs, conversation references, processed
+// activity IDs and the expiry radar's marks.
 //
 // Nothing here holds a secret value; records carry IDs, names, times and
-// outcomes. It imports the standard library, package rotation and
-// store/kv.
+// outcomes. It imports the standard library, packages rotation and
+// radar, and store/kv.
 package kvstore
 
 import (
