@@ -200,6 +200,7 @@ func (s *Server) tick(ctx context.Context) {
 	if err := s.drainAudit(ctx); err != nil {
 		s.log.Warn("posting to the audit channel", "error", err)
 	}
+	s.radarTick(ctx)
 	if _, err := s.cfg.State.PruneSeen(ctx, 48*time.Hour); err != nil {
 		s.log.Warn("pruning processed activities", "error", err)
 	}

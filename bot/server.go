@@ -55,6 +55,10 @@ type Config struct {
 	References References
 	Dedup      Deduper
 
+	// Radar is the expiry radar, scanned by the scheduler when due; nil
+	// switches it off.
+	Radar *Radar
+
 	// Schedule is how often the background scheduler runs (expire
 	// requests, retire due credentials, post the audit channel); default
 	// 30 s. Holder names this replica for the scheduler's lease.

@@ -54,7 +54,8 @@ func (s Step) String() string {
 }
 
 // Decision is Decide's answer: the step, the mark to store once the step
-// is done, and whether to open an automatic rotation request.
+// is done (store it whenever it differs from the previous one, even when
+// the step is Nothing), and whether to open an automatic rotation request.
 type Decision struct {
 	Step        Step
 	Next        Mark
@@ -93,6 +94,9 @@ func Decide(prev Mark, app App, thresholds []time.Duration, autoBefore time.Dura
 		if known && !prev.Resolved {
 			next := prev
 			next.Resolved, next.Level, next.KeyID = true, 0, ""
+			if prev.ActivityID == "" {
+				return Decision{Step: Nothing, Next: next} // no card to change; remember only
+			}
 			return Decision{Step: Update, Next: next}
 		}
 		return Decision{Step: Nothing, Next: prev}

@@ -43,6 +43,7 @@ func TestDecide(t *testing.T) {
 		{"expired: post again", posted("k1", 3), inside("a", "k1", -time.Hour), 0, Post, 4, false, false},
 		{"still expired: update", posted("k1", 4), inside("a", "k1", -2*day), 0, Update, 4, false, false},
 		{"rotated, nothing inside: update once, resolved", posted("k1", 2), App{ClientID: "a"}, 0, Update, 0, true, false},
+		{"rotated before its card was posted: remember only", Mark{ClientID: "a", KeyID: "k1", Level: 1}, App{ClientID: "a"}, 0, Nothing, 0, true, false},
 		{"resolved stays quiet", Mark{ClientID: "a", Resolved: true, ActivityID: "act-1"}, App{ClientID: "a"}, 0, Nothing, 0, true, false},
 		{"never posted, not inside: nothing", Mark{}, App{ClientID: "a"}, 0, Nothing, 0, false, false},
 		{"resolved then inside again: post", Mark{ClientID: "a", Resolved: true, ActivityID: "act-1"}, inside("a", "k2", 25*day), 0, Post, 1, false, false},

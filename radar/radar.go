@@ -117,7 +117,8 @@ type Credential struct {
 	// Keyturn vault", a secret someone made by hand or never stored.
 	HeldBy []rotation.SecretRef
 	// Replaced means a finished Keyturn rotation put a new credential in
-	// its place; it waits for retirement and needs no warning.
+	// its place (it retires the old one after the overlap, or the old one
+	// is in no Keyturn vault and older than the rotation): no warning.
 	Replaced bool
 }
 
@@ -138,6 +139,9 @@ type Rotation struct {
 	At          time.Time
 	RequestedBy string
 	ApprovedBy  string
+	// KeyID and Start are the credential it created.
+	KeyID string
+	Start time.Time
 }
 
 // Soonest returns the credential no rotation replaced that ends first
@@ -219,13 +223,18 @@ func (s *Scanner) look(ctx context.Context, a rotation.App, now time.Time, windo
 			if r.RetireKeyID != "" {
 				replaced[strings.ToLower(r.RetireKeyID)] = true
 			}
-			app.Last = &Rotation{RequestID: r.ID, At: r.UpdatedAt, RequestedBy: r.RequestedBy, ApprovedBy: r.ApprovedBy}
+			app.Last = &Rotation{RequestID: r.ID, At: r.UpdatedAt, RequestedBy: r.RequestedBy, ApprovedBy: r.ApprovedBy, KeyID: strings.ToLower(r.KeyID), Start: r.Start}
 		}
 	}
 	for _, p := range a.Passwords {
 		key := strings.ToLower(p.KeyID)
 		c := Credential{KeyID: p.KeyID, DisplayName: p.DisplayName, Hint: p.Hint, End: p.End, Left: p.End.Sub(now),
 			HeldBy: held[key], Replaced: replaced[key]}
+		// A credential older than Keyturn's last rotation of the app that no
+		// Keyturn vault holds was superseded by it: consumers read the vault.
+		if app.Last != nil && key != app.Last.KeyID && len(c.HeldBy) == 0 && !p.Start.IsZero() && p.Start.Before(app.Last.Start) {
+			c.Replaced = true
+		}
 		if !c.Replaced && within(p.End, now, window) {
 			app.Inside = true
 		}

@@ -143,6 +143,25 @@ func TestScanReportsTheLastRotationAndReplacedCredentials(t *testing.T) {
 	}
 }
 
+func TestScanTakesAHandMadeSecretAsSupersededByALaterRotation(t *testing.T) {
+	portal := cred("k-portal", 4*day) // started 90 days ago, in no vault
+	byHand := cred("k-byhand", 6*day)
+	byHand.Start = t0.Add(-time.Hour) // made after the rotation: still warned about
+	s := &Scanner{
+		Apps:    &pagedApps{size: 10, apps: []rotation.App{app("a", portal, cred("k-new", 170*day), byHand)}},
+		Vault:   vaults{},
+		Journal: journal{"a": {{ID: "r1", State: rotation.StateDone, KeyID: "k-new", Start: t0.Add(-10 * day), UpdatedAt: t0.Add(-10 * day)}}},
+	}
+	rep, err := s.Scan(context.Background(), t0)
+	if err != nil || len(rep.Apps) != 1 {
+		t.Fatalf("%v %+v", err, rep.Apps)
+	}
+	a := rep.Apps[0]
+	if !a.Credentials[0].Replaced || a.Credentials[1].Replaced || a.Soonest().KeyID != "k-byhand" {
+		t.Fatalf("the portal secret predates the rotation and is superseded; the later one is not: %+v", a.Credentials)
+	}
+}
+
 func TestScanGoesOnWhenALookupFails(t *testing.T) {
 	s := &Scanner{
 		Apps:    &pagedApps{size: 1, apps: []rotation.App{app("bad-journal", cred("k1", day)), app("ok", cred("k2", 2*day))}},

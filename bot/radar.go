@@ -1,0 +1,204 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/keyturn/keyturn/bot/activity"
+	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/radar"
+	"github.com/keyturn/keyturn/rotation"
+)
+
+// Settings the radar keeps in the shared state.
+const (
+	radarChannelSetting = "radar-channel"  // where radar cards go
+	radarScanSetting    = "radar-last-run" // when the last scan ran, and whether one was asked for
+)
+
+// DefaultRadarEvery is how often the radar scans when Radar.Every is zero.
+const DefaultRadarEvery = 24 * time.Hour
+
+// RadarMarks keeps what the radar posted per app (*kvstore.Store). Of two
+// replicas writing on the same ETag, one gets rotation.ErrConflict.
+type RadarMarks interface {
+	RadarMark(ctx context.Context, clientID string) (radar.Mark, string, error)
+	PutRadarMark(ctx context.Context, m radar.Mark, etag string) (string, error)
+	RadarMarks(ctx context.Context) ([]radar.Mark, error)
+}
+
+// Radar configures the expiry radar; a nil *Radar in Config switches it off.
+type Radar struct {
+	Scanner *radar.Scanner
+	Marks   RadarMarks
+	// Thresholds are the points before expiry at which a card is posted
+	// again; nil means radar.DefaultThresholds.
+	Thresholds []time.Duration
+	// AutoRequestBefore returns an app's auto_request_before (0: none).
+	// Nil: no automatic requests.
+	AutoRequestBefore func(clientID string) time.Duration
+	// Every is how often a scan runs; zero means DefaultRadarEvery.
+	Every time.Duration
+}
+
+// radarChannel is where radar cards are posted.
+type radarChannel struct {
+	Ref activity.ConversationReference `json:"ref"`
+}
+
+// radarRun is when the radar last scanned, and whether `keyturn radar
+// --scan` asked for one before the next is due.
+type radarRun struct {
+	At    time.Time `json:"at"`
+	Asked bool      `json:"asked,omitempty"`
+}
+
+// RadarOutcome counts what one radar pass did, for logs and tests.
+type RadarOutcome struct {
+	Apps, Posted, Updated, Skipped, Failed, AutoRequests int
+}
+
+// radarDue reports whether a scan is due at now: none ran yet, the interval
+// has passed, or one was asked for.
+func (s *Server) radarDue(ctx context.Context, now time.Time) bool {
+	every := s.cfg.Radar.Every
+	if every <= 0 {
+		every = DefaultRadarEvery
+	}
+	var last radarRun
+	if err := s.cfg.State.Setting(ctx, radarScanSetting, &last); err != nil {
+		return true
+	}
+	return last.Asked || !now.Before(last.At.Add(every))
+}
+
+// radarTick runs a scan when one is due; the scheduler calls it under its
+// lease, so one replica scans at a time.
+func (s *Server) radarTick(ctx context.Context) {
+	if s.cfg.Radar == nil {
+		return
+	}
+	now := s.now()
+	if !s.radarDue(ctx, now) {
+		return
+	}
+	if err := s.cfg.State.SetSetting(ctx, radarScanSetting, radarRun{At: now}); err != nil {
+		s.log.Warn("radar: recording the scan", "error", err)
+		return
+	}
+	out, err := s.radarPass(ctx, now)
+	if err != nil {
+		s.log.Warn("radar scan failed", "error", err)
+		return
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "radar scan", slog.Int("apps_inside", out.Apps), slog.Int("posted", out.Posted),
+		slog.Int("updated", out.Updated), slog.Int("skipped", out.Skipped), slog.Int("failed", out.Failed),
+		slog.Int("auto_requests", out.AutoRequests))
+}
+
+// radarPass scans once and posts, updates or leaves each app's card as
+// radar.Decide says. A mark is claimed (ETag-conditional) before a card is
+// posted, so of two replicas only one posts; a post that fails leaves a
+// mark without an activity ID, and the next pass posts again. Without a
+// radar channel the scan still runs (for the log and automatic requests)
+// but nothing is posted.
+func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, error) {
+	rc := s.cfg.Radar
+	var out RadarOutcome
+	var ch radarChannel
+	hasChannel := s.cfg.State.Setting(ctx, radarChannelSetting, &ch) == nil && ch.Ref.ConversationID != ""
+
+	marks, err := rc.Marks.RadarMarks(ctx)
+	if err != nil {
+		return out, err
+	}
+	watched := make(map[string]bool, len(marks))
+	for _, m := range marks {
+		if !m.Resolved {
+			watched[m.ClientID] = true
+		}
+	}
+	scanner := *rc.Scanner
+	scanner.Watch = func(id string) bool { return watched[id] }
+	rep, err := scanner.Scan(ctx, now)
+	if err != nil {
+		return out, err
+	}
+	thresholds := rc.Thresholds
+	if len(thresholds) == 0 {
+		thresholds = radar.DefaultThresholds
+	}
+	for _, app := range rep.Apps {
+		if app.Inside {
+			out.Apps++
+		}
+		prev, etag, err := rc.Marks.RadarMark(ctx, app.ClientID)
+		if err != nil {
+			out.Failed++
+			s.log.Warn("radar: reading a mark", "client_id", app.ClientID, "error", err)
+			continue
+		}
+		if hasChannel && prev.ConversationID != "" && prev.ConversationID != ch.Ref.ConversationID {
+			prev.ActivityID = "" // the radar moved: post afresh in the new channel
+		}
+		var auto time.Duration
+		if rc.AutoRequestBefore != nil {
+			auto = rc.AutoRequestBefore(app.ClientID)
+		}
+		d := radar.Decide(prev, app, thresholds, auto)
+		if d.Step == radar.Nothing && !d.AutoRequest && d.Next == prev {
+			continue
+		}
+		if !hasChannel {
+			d.Step = radar.Nothing
+		}
+		next := d.Next
+		if d.Step == radar.Post {
+			next.ActivityID, next.ConversationID = "", ""
+		}
+		tag, err := rc.Marks.PutRadarMark(ctx, next, etag)
+		if errors.Is(err, rotation.ErrConflict) {
+			out.Skipped++ // another replica took this app in the same pass
+			continue
+		}
+		if err != nil {
+			out.Failed++
+			s.log.Warn("radar: claiming a mark", "client_id", app.ClientID, "error", err)
+			continue
+		}
+		if d.AutoRequest {
+			out.AutoRequests++
+			s.log.Info("radar: automatic rotation request due", "client_id", app.ClientID, "key_id", d.Next.AutoRequested)
+		}
+		switch d.Step {
+		case radar.Post:
+			id, err := s.cfg.Sender.SendToConversation(ctx, ch.Ref, cardActivity(cards.RadarWarning(app)))
+			if err != nil {
+				out.Failed++
+				s.log.Warn("radar: posting a card", "client_id", app.ClientID, "error", err)
+				continue
+			}
+			next.ActivityID, next.ConversationID, next.PostedAt = id, ch.Ref.ConversationID, now
+			if _, err := rc.Marks.PutRadarMark(ctx, next, tag); err != nil {
+				s.log.Warn("radar: recording a posted card", "client_id", app.ClientID, "error", err)
+			}
+			out.Posted++
+		case radar.Update:
+			card := cards.RadarWarning(app)
+			if !app.Inside {
+				card = cards.RadarResolved(app)
+			}
+			ref := ch.Ref
+			ref.ConversationID = prev.ConversationID
+			if err := s.cfg.Sender.UpdateActivity(ctx, ref, prev.ActivityID, cardActivity(card)); err != nil {
+				out.Failed++
+				s.log.Warn("radar: updating a card", "client_id", app.ClientID, "error", err)
+				continue
+			}
+			out.Updated++
+		}
+	}
+	return out, nil
+}
