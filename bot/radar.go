@@ -60,6 +60,24 @@ type RadarOutcome struct {
 	Apps, Posted, Updated, Skipped, Failed, AutoRequests int
 }
 
+// ScanAsker is the part of the shared state `keyturn radar --scan` writes
+// (*kvstore.Store).
+type ScanAsker interface {
+	Setting(ctx context.Context, name string, v any) error
+	SetSetting(ctx context.Context, name string, v any) error
+}
+
+// AskRadarScan asks the running bot to scan at its next scheduler tick,
+// whichever replica holds the lease.
+func AskRadarScan(ctx context.Context, st ScanAsker) error {
+	var last radarRun
+	if err := st.Setting(ctx, radarScanSetting, &last); err != nil {
+		last = radarRun{}
+	}
+	last.Asked = true
+	return st.SetSetting(ctx, radarScanSetting, last)
+}
+
 // radarDue reports whether a scan is due at now: none ran yet, the interval
 // has passed, or one was asked for.
 func (s *Server) radarDue(ctx context.Context, now time.Time) bool {

@@ -16,6 +16,7 @@ import (
 	"github.com/keyturn/keyturn/azure/identity"
 	"github.com/keyturn/keyturn/azure/keyvault"
 	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -36,6 +37,8 @@ type backend struct {
 	// PrincipalID is the object ID of Keyturn's service principal, whose
 	// ownership preflight checks; empty skips that check.
 	PrincipalID string
+	// Owned lists the apps Keyturn owns, for the radar (nil: no radar).
+	Owned radar.OwnedApps
 }
 
 // backendFactory builds the backend for cfg.
@@ -76,7 +79,7 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("graph role lookups: %w", err)
 	}
-	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred,
+	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred, Owned: roles,
 		PrincipalID: principalID(cfg.PrincipalID, who)}, nil
 }
 

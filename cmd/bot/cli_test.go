@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 	"github.com/keyturn/keyturn/store/boltkv"
@@ -32,6 +33,7 @@ type fakeAzure struct {
 	vault  *rotationtest.Vault
 	faults *rotationtest.Faults
 	built  int
+	owned  radar.OwnedApps // the radar's listing; nil: none
 }
 
 func newFakeAzure() *fakeAzure {
@@ -49,7 +51,7 @@ func newFakeAzure() *fakeAzure {
 
 func (f *fakeAzure) factory(_ context.Context, _ config, _ *slog.Logger) (backend, error) {
 	f.built++
-	return backend{Apps: f.faults.Apps(f.dir), Vault: f.faults.Vault(f.vault), Verifier: f.dir.Verifier(), Caller: "ops@contoso.example (oid)", Clock: f.clock, Roles: f.roles}, nil
+	return backend{Apps: f.faults.Apps(f.dir), Vault: f.faults.Vault(f.vault), Verifier: f.dir.Verifier(), Caller: "ops@contoso.example (oid)", Clock: f.clock, Roles: f.roles, Owned: f.owned}, nil
 }
 
 type cliRun struct {

@@ -29,6 +29,7 @@ Usage:
   keyturn manifest --app-id <bot-app-id> [--name N] [--domain H] [--out keyturn.zip]
                   (the Teams app package to upload)
   keyturn doctor  [--write-probe] [--json]  (is this tenant set up right?)
+  keyturn radar   [--within 30d] [--json] [--scan]  (client secrets that expire soon)
   keyturn help
 
 Run "keyturn <command> -h" for a command's flags.
@@ -36,7 +37,8 @@ Run "keyturn <command> -h" for a command's flags.
 Exit codes: 0 ok, 1 failure, 2 bad input (nothing changed), 3 app not found,
 4 missing permission, 5 refused by policy, 6 another rotation in progress,
 7 failed and rolled back, 8 incomplete (run recover), 9 throttled or
-unreachable (nothing changed, try later).
+unreachable (nothing changed, try later); radar: 10 a client secret ends
+within the window.
 `
 
 func main() {
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		return cli.sandboxCmd(ctx, args[1:])
 	case "manifest":
 		return cli.manifestCmd(args[1:])
+	case "radar":
+		return cli.radarCmd(ctx, args[1:])
 	case "doctor":
 		return cli.doctor(ctx, args[1:])
 	case "help", "-h", "--help":
