@@ -42,36 +42,41 @@ func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) err
 			s.replyText(ctx, in, "Which vault? No default vault is configured: rotate "+t.Name+" into <vault>")
 		})
 	}
-	return s.later(c, in, "request", func(ctx context.Context) {
-		s.typing(ctx, in) // the preflight reads Graph and Key Vault
-		r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
-			Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
-			Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
-				Lifetime: t.Lifetime, Overlap: t.Overlap},
-		})
-		if err != nil {
-			s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-			s.replyText(ctx, in, decisionMessage(err, in.rid))
-			return
-		}
-		data := cardData{Ref: in.ref}
-		if r.State == rotation.ApprovalPending {
-			data.Refresh = s.approverIDs(ctx, in, r)
-		}
-		// Until the card is attached, nothing else may update it: a click
-		// in between would find no card to change.
-		unlock := s.lockCard(r.ID)
-		data.ActivityID = s.replyCard(ctx, in, s.sharedCard(r, data))
-		if b, err := json.Marshal(data); err == nil && data.ActivityID != "" {
-			if err := s.cfg.Approvals.AttachCard(ctx, r.ID, b); err != nil {
-				s.log.Error("attaching the card to the request failed", "request_id", r.ID, "error", err)
-			}
-		}
-		unlock()
-		if r.State == rotation.ApprovalApproved {
-			s.run(ctx, r.ID)
-		}
+	return s.later(c, in, "request", func(ctx context.Context) { s.openRequest(ctx, in, t) })
+}
+
+// openRequest opens a rotation request for t as the caller of in (who must
+// be allowed to request), posts its approval card in the activity's thread
+// and, when policy needs no approval, runs it.
+func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
+	s.typing(ctx, in) // the preflight reads Graph and Key Vault
+	r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
+		Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
+		Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
+			Lifetime: t.Lifetime, Overlap: t.Overlap},
 	})
+	if err != nil {
+		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
+		s.replyText(ctx, in, decisionMessage(err, in.rid))
+		return
+	}
+	data := cardData{Ref: in.ref}
+	if r.State == rotation.ApprovalPending {
+		data.Refresh = s.approverIDs(ctx, in, r)
+	}
+	// Until the card is attached, nothing else may update it: a click
+	// in between would find no card to change.
+	unlock := s.lockCard(r.ID)
+	data.ActivityID = s.replyCard(ctx, in, s.sharedCard(r, data))
+	if b, err := json.Marshal(data); err == nil && data.ActivityID != "" {
+		if err := s.cfg.Approvals.AttachCard(ctx, r.ID, b); err != nil {
+			s.log.Error("attaching the card to the request failed", "request_id", r.ID, "error", err)
+		}
+	}
+	unlock()
+	if r.State == rotation.ApprovalApproved {
+		s.run(ctx, r.ID)
+	}
 }
 
 // sharedCard is the card everyone in the conversation sees: the status,

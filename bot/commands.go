@@ -42,6 +42,10 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 		return s.later(c, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
 	case command.AuditHere:
 		return s.onAuditHere(c, in)
+	case command.RadarHere:
+		return s.onRadarHere(c, in)
+	case command.Expiring:
+		return s.onExpiring(c, in, cmd)
 	default: // help, unknown verbs, and commands not offered yet
 		return s.later(c, in, "help", func(ctx context.Context) { s.replyCard(ctx, in, cards.Help(s.cfg.BotName)) })
 	}
@@ -82,7 +86,7 @@ func (s *Server) authorize(ctx context.Context, in *incoming, a Action, clientID
 		return fmt.Sprintf("I could not check your roles just now, so I did not %s anything. Try again in a minute. (reference %s)", a, in.rid)
 	}
 	allowed := g.Approve
-	if a == ActionStatus {
+	if a == ActionStatus || a == ActionExpiring {
 		allowed = g.Request || g.Approve
 	}
 	if !allowed {

@@ -21,6 +21,7 @@ import (
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/bot/botauthtest"
 	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 	"github.com/keyturn/keyturn/store/boltkv"
@@ -224,6 +225,7 @@ func (a teeAuditor) Record(ctx context.Context, e rotation.Event) error {
 }
 
 type harnessOpts struct {
+	radar     bool // the expiry radar on, over the harness directory and vault
 	emulator  bool
 	tenants   []string
 	queue     int
@@ -312,6 +314,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			}},
 		Log: log, Queue: o.queue, Now: clock.Now,
 		Tenants: o.tenants,
+	}
+	if o.radar {
+		cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
 	}
 	if !o.emulator {
 		if h.iss == nil {

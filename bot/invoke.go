@@ -103,6 +103,8 @@ func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeRe
 			}
 		}
 		return s.decide(ctx, in, verb, data)
+	case cards.VerbRadarRequest:
+		return s.radarRequest(ctx, in, actionData(a.Data))
 	case "help":
 		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Type @" + s.cfg.BotName + " help for the commands."}
 	}

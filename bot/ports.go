@@ -68,6 +68,8 @@ const (
 	ActionRetire    Action = "retire"
 	ActionStatus    Action = "status"
 	ActionAuditHere Action = "audit here"
+	ActionRadarHere Action = "radar here"
+	ActionExpiring  Action = "list expiring secrets"
 )
 
 // References keeps conversation references learnt from authenticated

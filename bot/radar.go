@@ -3,11 +3,17 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -219,4 +225,122 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 		}
 	}
 	return out, nil
+}
+
+// onRadarHere makes this conversation the radar channel: approvers only, a
+// team channel or group chat only (as for the audit channel), audited
+// before it is made. Cards already posted elsewhere stay where they are;
+// the next scan posts each app's card afresh here.
+func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
+	ctx := c.Request().Context()
+	if why := s.authorize(ctx, in, ActionRadarHere, ""); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	if !auditChannelTypes[in.act.Conversation.ConversationType] {
+		s.deny(ctx, in.caller, "", "radar here in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
+		return s.later(c, in, "reply", func(ctx context.Context) {
+			s.replyText(ctx, in, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed.")
+		})
+	}
+	return s.later(c, in, "radar-here", func(ctx context.Context) {
+		ref := in.ref
+		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
+		ref.ActivityID = ""
+		var old radarChannel
+		hadOld := s.cfg.State.Setting(ctx, radarChannelSetting, &old) == nil && old.Ref.ConversationID != ""
+		if hadOld && old.Ref.ConversationID == ref.ConversationID {
+			s.replyText(ctx, in, "This channel is Keyturn's radar channel already.")
+			return
+		}
+		detail := "radar channel set to " + ref.ConversationID
+		if hadOld {
+			detail = "radar channel moved from " + old.Ref.ConversationID + " to " + ref.ConversationID
+		}
+		if err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller), Detail: detail}); err != nil {
+			s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
+			return
+		}
+		if err := s.cfg.State.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {
+			s.log.Error("setting the radar channel failed", "request_id", in.rid, "error", err)
+			s.replyText(ctx, in, userMessage(err, in.rid))
+			return
+		}
+		msg := "This channel is now Keyturn's radar channel: a card here warns before a client secret of an app Keyturn owns expires, with a button to request its rotation."
+		if s.cfg.Radar != nil {
+			// Scan at the next tick rather than tomorrow.
+			if err := AskRadarScan(ctx, s.cfg.State); err != nil {
+				s.log.Warn("radar: asking for a scan", "request_id", in.rid, "error", err)
+			}
+		} else {
+			msg += " The radar is switched off in this deployment, so no card will come until it is on."
+		}
+		s.replyText(ctx, in, msg)
+	})
+}
+
+// onExpiring answers "expiring [within N]": a compact card of the apps
+// whose client secrets end within the window. Anyone who may request or
+// approve may ask; the scan is read-only.
+func (s *Server) onExpiring(c echo.Context, in *incoming, cmd command.Command) error {
+	ctx := c.Request().Context()
+	if why := s.authorize(ctx, in, ActionExpiring, ""); why != "" {
+		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+	}
+	if s.cfg.Radar == nil {
+		return s.later(c, in, "reply", func(ctx context.Context) {
+			s.replyText(ctx, in, "The expiry radar is switched off in this deployment, so I cannot list expiring secrets. (keyturn radar does it from the command line.)")
+		})
+	}
+	return s.later(c, in, "expiring", func(ctx context.Context) {
+		s.typing(ctx, in)
+		sc := *s.cfg.Radar.Scanner
+		if cmd.WithinDays > 0 {
+			sc.Window = time.Duration(cmd.WithinDays) * 24 * time.Hour
+		}
+		rep, err := sc.Scan(ctx, s.now())
+		if err != nil {
+			s.log.Warn("expiring: scan failed", "request_id", in.rid, "error", err)
+			s.replyCard(ctx, in, cards.Error("I could not list the apps Keyturn owns just now ("+radar.Reason(err)+"). Nothing was changed.", in.rid))
+			return
+		}
+		s.replyCard(ctx, in, cards.Expiring(rep))
+	})
+}
+
+// radarRequest answers a radar card's Request rotation button: it opens the
+// normal request for the app as the clicker, who must be allowed to
+// request, and posts the approval card in the radar card's thread.
+func (s *Server) radarRequest(ctx context.Context, in *incoming, data cards.ActionData) InvokeResponse {
+	if !command.IsClientID(strings.ToLower(data.ClientID)) {
+		return invokeError(http.StatusBadRequest, "BadRequest", "This card names no application.")
+	}
+	t, err := s.cfg.Catalog.Resolve(strings.ToLower(data.ClientID), "")
+	if err != nil {
+		return invokeError(http.StatusBadRequest, "BadRequest", userMessage(err, in.rid))
+	}
+	if t.VaultURI == "" {
+		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage,
+			Value: "No default vault is configured: say @" + s.cfg.BotName + " rotate " + t.ClientID + " into <vault>"}
+	}
+	// Answer the click honestly at once; opening the request checks again.
+	if g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil); err != nil || (!g.Request && !g.Approve) {
+		why := "no role that may request rotations"
+		if err != nil {
+			why = "role lookup failed"
+		}
+		s.deny(ctx, in.caller, t.ClientID, "radar request refused: "+why)
+		return invokeError(http.StatusForbidden, "Forbidden", "You may not request rotations: none of your roles allows it. (reference "+in.rid+")")
+	}
+	first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
+	if err != nil {
+		return invokeError(http.StatusInternalServerError, "Unavailable", "Try again in a moment. (reference "+in.rid+")")
+	}
+	if !first {
+		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Asked already: the request card is in this thread."}
+	}
+	if err := s.pool.submit(job{name: "request", id: in.act.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.openRequest(ctx, in, t) }}); err != nil {
+		_ = s.cfg.Dedup.Forget(ctx, in.dedupKey())
+		return invokeError(http.StatusServiceUnavailable, "Busy", "Keyturn is busy; try again in a minute. (reference "+in.rid+")")
+	}
+	return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Asking for approval: the request card follows in this thread."}
 }

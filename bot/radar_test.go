@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +40,7 @@ func (v vaultLister) List(_ context.Context, uri string) ([]rotation.StoredSecre
 // place until a threshold is crossed, a second replica on the same store
 // posts nothing twice, and once the app is rotated the card says so.
 func TestRadarPostsOncePerThresholdAndFollowsTheRotation(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, harnessOpts{}) // the serving scheduler runs no radar: the passes below are the test's
 	ctx := context.Background()
 	now := h.clock.Now()
 	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
@@ -48,10 +51,11 @@ func TestRadarPostsOncePerThresholdAndFollowsTheRotation(t *testing.T) {
 	if err := h.state.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {
 		t.Fatal(err)
 	}
-	h.srv.cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
-	otherCfg := h.srv.cfg
-	otherCfg.Holder = "replica-2"
-	other := &Server{cfg: otherCfg, log: h.srv.log}
+	cfg := h.srv.cfg
+	cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
+	one := &Server{cfg: cfg, log: h.srv.log}
+	cfg.Holder = "replica-2"
+	other := &Server{cfg: cfg, log: h.srv.log}
 
 	pass := func(s *Server) RadarOutcome {
 		t.Helper()
@@ -77,18 +81,18 @@ func TestRadarPostsOncePerThresholdAndFollowsTheRotation(t *testing.T) {
 		return
 	}
 
-	if out := pass(h.srv); out.Posted != 1 || out.Apps != 1 {
+	if out := pass(one); out.Posted != 1 || out.Apps != 1 {
 		t.Fatalf("first pass: %+v", out)
 	}
 	if out := pass(other); out.Posted != 0 || out.Updated != 1 {
 		t.Fatalf("the second replica updates the same card, never posts it again: %+v", out)
 	}
 	h.clock.Advance(24 * time.Hour)
-	if out := pass(h.srv); out.Posted != 0 || out.Updated != 1 {
+	if out := pass(one); out.Posted != 0 || out.Updated != 1 {
 		t.Fatalf("next day, same threshold: %+v", out)
 	}
 	h.clock.Advance(3 * 24 * time.Hour) // 6 days left: the 7-day threshold
-	if out := pass(h.srv); out.Posted != 1 {
+	if out := pass(one); out.Posted != 1 {
 		t.Fatalf("crossing 7 days posts again: %+v", out)
 	}
 	if post, _, last := posts(); post != 2 || !strings.Contains(last, "made in the portal") || !strings.Contains(last, "not in any Keyturn vault") {
@@ -101,18 +105,102 @@ func TestRadarPostsOncePerThresholdAndFollowsTheRotation(t *testing.T) {
 	if err != nil || res.State != rotation.StateDone {
 		t.Fatalf("rotate: %v %+v", err, res)
 	}
-	if out := pass(h.srv); out.Updated != 1 || out.Posted != 0 {
+	if out := pass(one); out.Updated != 1 || out.Posted != 0 {
 		t.Fatalf("after the rotation: %+v", out)
 	}
 	if _, _, last := posts(); !strings.Contains(last, "Rotated: Payments API") {
 		t.Fatalf("the card follows the rotation: %s", last)
 	}
-	if out := pass(h.srv); out.Updated != 0 || out.Posted != 0 {
+	if out := pass(one); out.Updated != 0 || out.Posted != 0 {
 		t.Fatalf("a resolved card stays quiet: %+v", out)
 	}
 	for _, p := range h.conn.all() {
 		if strings.Contains(p.Raw, "~") || strings.Contains(p.Raw, "REDACTED") {
 			t.Fatalf("a post carries something secret-like: %s", p.Raw)
 		}
+	}
+}
+
+// TestRadarCommandsAndButton: "radar here" is for approvers in a channel
+// and is audited; "expiring" lists what the radar sees for anyone who may
+// request; a radar card's Request rotation button opens the normal request
+// as the clicker, and refuses someone with no role.
+func TestRadarCommandsAndButton(t *testing.T) {
+	h := newHarness(t, harnessOpts{radar: true})
+	ctx := context.Background()
+	now := h.clock.Now()
+	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
+		{KeyID: "00000000-0000-4000-8000-0000000000aa", DisplayName: "made in the portal", Hint: "abc", Start: now.Add(-100 * 24 * time.Hour), End: now.Add(10 * 24 * time.Hour)},
+	}}, true)
+	say := func(oid, id, text string) string {
+		t.Helper()
+		before := len(h.conn.all())
+		act := withField(t, withField(t, as(t, fixture(t, "activity/channel_mention.json"), oid), "text", "<at>Keyturn</at> "+text), "id", id)
+		if code, _ := h.sendSigned(act); code != http.StatusOK {
+			t.Fatalf("%q: status %d", text, code)
+		}
+		waitFor(t, "the reply to "+text, func() bool { return len(h.conn.all()) > before })
+		return h.conn.all()[len(h.conn.all())-1].Raw
+	}
+
+	if got := say(devOID, "m1", "radar here"); !strings.Contains(got, "You may not radar here") {
+		t.Fatalf("a requester may not choose the radar channel: %s", got)
+	}
+	if got := say(adminOID, "m2", "radar here"); !strings.Contains(got, "now Keyturn's radar channel") {
+		t.Fatalf("an approver makes this the radar channel: %s", got)
+	}
+	var ch radarChannel
+	if err := h.state.Setting(ctx, radarChannelSetting, &ch); err != nil || ch.Ref.ConversationID != "19:<channel>@thread.tacv2" {
+		t.Fatalf("the channel (not the thread) is stored: %+v %v", ch, err)
+	}
+	var configured, denied bool
+	for _, e := range h.audit.Events() {
+		configured = configured || (e.Type == rotation.EventConfigChanged && strings.Contains(e.Detail, "radar channel set to"))
+		denied = denied || (e.Type == rotation.EventDenied && strings.Contains(e.Detail, "radar here"))
+	}
+	if !configured || !denied {
+		t.Fatalf("both decisions are audited: configured %v, denied %v", configured, denied)
+	}
+
+	if got := say(nobodyID, "m3", "expiring"); !strings.Contains(got, "You may not list expiring secrets") {
+		t.Fatalf("no role, no list: %s", got)
+	}
+	if got := say(devOID, "m4", "expiring within 14d"); !strings.Contains(got, "Client secrets expiring within 14 days") || !strings.Contains(got, "Payments API") {
+		t.Fatalf("the inventory card: %s", got)
+	}
+
+	click := func(oid, id string) map[string]any {
+		t.Helper()
+		act := as(t, fixture(t, "activity/channel_mention.json"), oid)
+		act = withField(t, act, "type", "invoke")
+		act = withField(t, act, "id", id)
+		act = withField(t, act, "name", "adaptiveCard/action")
+		act = withField(t, act, "text", "")
+		act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "radar-request",
+			"data": map[string]any{"clientId": payments}}, "trigger": "manual"})
+		_, body := h.sendSigned(act)
+		var r map[string]any
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatalf("invoke answered %q", body)
+		}
+		return r
+	}
+	if r := click(nobodyID, "i1"); r["statusCode"] != float64(http.StatusForbidden) {
+		t.Fatalf("no role, no request: %v", r)
+	}
+	before := len(h.conn.all())
+	if r := click(devOID, "i2"); r["statusCode"] != float64(http.StatusOK) || !strings.Contains(r["value"].(string), "Asking for approval") {
+		t.Fatalf("the button opens a request: %v", r)
+	}
+	waitFor(t, "the approval card", func() bool {
+		for _, p := range h.conn.all()[before:] {
+			if strings.Contains(p.Raw, "Approval needed") {
+				return true
+			}
+		}
+		return false
+	})
+	if r := click(devOID, "i2"); !strings.Contains(fmt.Sprint(r["value"]), "Asked already") {
+		t.Fatalf("a re-delivered click opens nothing twice: %v", r)
 	}
 }

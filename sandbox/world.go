@@ -247,3 +247,21 @@ func (w *World) set(ctx context.Context, ref rotation.SecretRef, value rotation.
 	w.log.Info("sandbox vault: secret version stored", "vault_secret", s.ID)
 	return s, nil
 }
+
+// OwnedApps lists the demo apps Keyturn owns, with their password
+// credentials, as the radar reads them from Graph (one page).
+func (w *World) OwnedApps(ctx context.Context, fn func([]rotation.App) error) error {
+	var page []rotation.App
+	for _, a := range w.tenant.Apps {
+		if !a.Owned {
+			continue
+		}
+		app, err := w.dir.GetApp(ctx, a.ClientID)
+		if err != nil {
+			return err
+		}
+		app.Owners = nil
+		page = append(page, app)
+	}
+	return fn(page)
+}

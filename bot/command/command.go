@@ -9,6 +9,8 @@
 //	retire <app>
 //	whoami
 //	audit here
+//	radar here
+//	expiring [within <days>d]
 //
 // <app> is an application's client ID (a GUID) or an alias; <vault> is a Key
 // Vault name or its https URI. Parsing is pure: it decides nothing about
@@ -37,6 +39,8 @@ const (
 	Retire    Verb = "retire"
 	WhoAmI    Verb = "whoami"
 	AuditHere Verb = "audit here"
+	RadarHere Verb = "radar here"
+	Expiring  Verb = "expiring"
 	NotForUs  Verb = "not-for-us"
 )
 
@@ -56,6 +60,8 @@ type Command struct {
 	// Unknown is set with Verb Help when the first word is not a verb: the
 	// caller shows the help card.
 	Unknown bool
+	// WithinDays is how far ahead Expiring looks; 0 means the default.
+	WithinDays int
 }
 
 // ParseError is a message that names a verb but does not follow its

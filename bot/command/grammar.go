@@ -13,6 +13,8 @@ const (
 	usageRetire = "retire <app>"
 	usageWhoAmI = "whoami"
 	usageAudit  = "audit here"
+	usageRadar  = "radar here"
+	usageExpire = "expiring [within <days>d]"
 )
 
 // Syntax is one command of the grammar as people see it: on the help card,
@@ -41,6 +43,8 @@ var grammar = []struct {
 	{Syntax{Retire, usageRetire, "Retire an app's previous secrets whose overlap window has ended."}, parseAppVerb},
 	{Syntax{WhoAmI, usageWhoAmI, "Show your Entra object ID, tenant and Keyturn roles."}, parseWhoAmI},
 	{Syntax{AuditHere, usageAudit, "Approvers only: post Keyturn's audit trail to this conversation."}, parseAudit},
+	{Syntax{RadarHere, usageRadar, "Approvers only: post warnings about client secrets that expire soon to this conversation."}, parseRadar},
+	{Syntax{Expiring, usageExpire, "List the apps whose client secrets expire soon (within 30 days unless you say)."}, parseExpiring},
 }
 
 // Commands returns the commands of the grammar, in the order help lists
@@ -105,6 +109,53 @@ func parseAudit(_ string, args []string) (Command, error) {
 		return Command{}, perr("audit works only for this conversation", usageAudit)
 	}
 	return Command{Verb: AuditHere}, nil
+}
+
+func parseRadar(_ string, args []string) (Command, error) {
+	if len(args) != 1 {
+		return Command{}, perr("the radar works only for this conversation", usageRadar)
+	}
+	if w, _ := asciiLower(args[0]); w != "here" {
+		return Command{}, perr("the radar works only for this conversation", usageRadar)
+	}
+	return Command{Verb: RadarHere}, nil
+}
+
+// maxWithinDays bounds "expiring within N": a year, like a secret's
+// longest lifetime.
+const maxWithinDays = 365
+
+// parseExpiring parses "expiring" and "expiring within 14d" (days, or
+// weeks with w).
+func parseExpiring(_ string, args []string) (Command, error) {
+	switch len(args) {
+	case 0:
+		return Command{Verb: Expiring}, nil
+	case 2:
+	default:
+		return Command{}, perr("say how far ahead, such as: expiring within 14d", usageExpire)
+	}
+	if w, _ := asciiLower(args[0]); w != "within" {
+		return Command{}, perr("say how far ahead, such as: expiring within 14d", usageExpire)
+	}
+	n, unit := args[1], byte('d')
+	if l := len(n); l > 1 && (n[l-1] == 'd' || n[l-1] == 'w' || n[l-1] == 'D' || n[l-1] == 'W') {
+		n, unit = n[:l-1], n[l-1]|0x20
+	}
+	days := 0
+	for _, c := range n {
+		if c < '0' || c > '9' || days > maxWithinDays*7 {
+			return Command{}, perr("the time must be a number of days, such as 14d or 2w", usageExpire)
+		}
+		days = days*10 + int(c-'0')
+	}
+	if unit == 'w' {
+		days *= 7
+	}
+	if days < 1 || days > maxWithinDays || n == "" {
+		return Command{}, perr("the time must be between 1d and 365d", usageExpire)
+	}
+	return Command{Verb: Expiring, WithinDays: days}, nil
 }
 
 func parseRotate(_ string, args []string) (Command, error) {

@@ -75,12 +75,15 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("verifier: %w", err)
 	}
-	roles, err := graphroles.New(cred, cfg.Cloud, hc, graphroles.Options{Logger: log, ServicePrincipalID: cfg.PrincipalID})
+	// Keyturn's own service principal: app role lookups and the radar's
+	// listing of the apps it owns read it.
+	pid := principalID(cfg.PrincipalID, who)
+	roles, err := graphroles.New(cred, cfg.Cloud, hc, graphroles.Options{Logger: log, ServicePrincipalID: pid})
 	if err != nil {
 		return backend{}, fmt.Errorf("graph role lookups: %w", err)
 	}
 	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred, Owned: roles,
-		PrincipalID: principalID(cfg.PrincipalID, who)}, nil
+		PrincipalID: pid}, nil
 }
 
 // principalID is the object ID of Keyturn's service principal: the one

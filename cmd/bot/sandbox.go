@@ -69,7 +69,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
 	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {
-		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox", PrincipalID: w.PrincipalID()}, nil
+		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox", PrincipalID: w.PrincipalID(), Owned: w}, nil
 	}}
 	c.printDemoUsers(t)
 	return sb.runBot(ctx, cfg, scfg, withRule(pc, t.AppRule), func(ctx context.Context, srv *bot.Server, log *slog.Logger) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/store/kvstore"
 )
@@ -146,6 +147,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		return exitFailure
 	}
 	srv, err := bot.New(bot.Config{
+		Radar: radarOf(s, log),
 		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Roles: authz,
 		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
@@ -305,3 +307,17 @@ func connectorTokens(s serveConfig, cfg config, hc azcoreTransport, log *slog.Lo
 
 // azcoreTransport is the HTTP client azidentity sends through.
 type azcoreTransport = policy.Transporter
+
+// radarOf is the expiry radar over the session's backend and store, or nil
+// (off) when the backend cannot list the apps Keyturn owns, which needs
+// Keyturn's service principal (KEYTURN_PRINCIPAL_ID) in Azure.
+func radarOf(s *session, log *slog.Logger) *bot.Radar {
+	if s.backend.Owned == nil || s.backend.PrincipalID == "" {
+		log.Warn("expiry radar off: it lists the apps Keyturn's service principal owns, so set KEYTURN_PRINCIPAL_ID")
+		return nil
+	}
+	return &bot.Radar{
+		Scanner: &radar.Scanner{Apps: s.backend.Owned, Vault: s.backend.Vault, Journal: s.store, Vaults: s.rot.Policy.AllowedVaults},
+		Marks:   s.store,
+	}
+}
