@@ -232,15 +232,8 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 // before it is made. Cards already posted elsewhere stay where they are;
 // the next scan posts each app's card afresh here.
 func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
-	ctx := c.Request().Context()
-	if why := s.authorize(ctx, in, ActionRadarHere, ""); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
-	}
-	if !auditChannelTypes[in.act.Conversation.ConversationType] {
-		s.deny(ctx, in.caller, "", "radar here in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
-		return s.later(c, in, "reply", func(ctx context.Context) {
-			s.replyText(ctx, in, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed.")
-		})
+	if refused := s.hereRefused(c, in, ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
+		return refused()
 	}
 	return s.later(c, in, "radar-here", func(ctx context.Context) {
 		ref := in.ref

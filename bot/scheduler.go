@@ -38,15 +38,8 @@ var auditChannelTypes = map[string]bool{"channel": true, "groupChat": true}
 // accepted a post, so what the old channel never received goes to the new
 // one, and the old channel is told where the trail went.
 func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
-	ctx := c.Request().Context()
-	if why := s.authorize(ctx, in, ActionAuditHere, ""); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
-	}
-	if !auditChannelTypes[in.act.Conversation.ConversationType] {
-		s.deny(ctx, in.caller, "", "audit here in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
-		return s.later(c, in, "reply", func(ctx context.Context) {
-			s.replyText(ctx, in, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed.")
-		})
+	if refused := s.hereRefused(c, in, ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
+		return refused()
 	}
 	return s.later(c, in, "audit-here", func(ctx context.Context) {
 		ref := in.ref
@@ -90,6 +83,23 @@ func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
 		}
 		s.replyText(ctx, in, "This channel is now Keyturn's audit channel: every request, decision and rotation step is posted here.")
 	})
+}
+
+// hereRefused checks a command that makes this conversation one of
+// Keyturn's channels: the caller must be allowed a, and the conversation
+// must be a team channel or group chat (why says so otherwise). Both
+// refusals are audited. It returns nil when the command may go on, else
+// what answers the webhook.
+func (s *Server) hereRefused(c echo.Context, in *incoming, a Action, why string) func() error {
+	ctx := c.Request().Context()
+	if no := s.authorize(ctx, in, a, ""); no != "" {
+		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
+	}
+	if !auditChannelTypes[in.act.Conversation.ConversationType] {
+		s.deny(ctx, in.caller, "", string(a)+" in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
+		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) }) }
+	}
+	return nil
 }
 
 // startCursorAtHead makes the first audit channel start with the record

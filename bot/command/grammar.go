@@ -102,23 +102,23 @@ func parseWhoAmI(_ string, args []string) (Command, error) {
 }
 
 func parseAudit(_ string, args []string) (Command, error) {
-	if len(args) != 1 {
-		return Command{}, perr("audit works only for this conversation", usageAudit)
-	}
-	if w, _ := asciiLower(args[0]); w != "here" {
-		return Command{}, perr("audit works only for this conversation", usageAudit)
-	}
-	return Command{Verb: AuditHere}, nil
+	return parseHere(args, AuditHere, "audit works only for this conversation", usageAudit)
 }
 
 func parseRadar(_ string, args []string) (Command, error) {
+	return parseHere(args, RadarHere, "the radar works only for this conversation", usageRadar)
+}
+
+// parseHere parses the one word "here" after a verb that acts on the
+// conversation it is said in.
+func parseHere(args []string, verb Verb, reason, usage string) (Command, error) {
 	if len(args) != 1 {
-		return Command{}, perr("the radar works only for this conversation", usageRadar)
+		return Command{}, perr(reason, usage)
 	}
 	if w, _ := asciiLower(args[0]); w != "here" {
-		return Command{}, perr("the radar works only for this conversation", usageRadar)
+		return Command{}, perr(reason, usage)
 	}
-	return Command{Verb: RadarHere}, nil
+	return Command{Verb: verb}, nil
 }
 
 // maxWithinDays bounds "expiring within N": a year, like a secret's
