@@ -169,6 +169,12 @@ func (s *Server) run(ctx context.Context, id string) {
 	if r.ID != "" {
 		s.updateShared(ctx, r)
 	}
+	if r.State == rotation.ApprovalDone && s.cfg.Radar != nil {
+		// The app's radar card follows the rotation at the next tick.
+		if err := AskRadarScan(ctx, s.cfg.State); err != nil {
+			s.log.Warn("radar: asking for a scan", "request_id", id, "error", err)
+		}
+	}
 }
 
 // OnProgress is the Rotator's progress hook: it records the verification's

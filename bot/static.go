@@ -2,6 +2,8 @@ package bot
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,7 +33,16 @@ func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 	case ok:
 		t.Name = key
 	case rotation.IsGUID(key):
+		// A listed app named by its client ID gets its alias's vault and
+		// secret names, as the radar's Request rotation button names it.
 		t = Target{Name: key, ClientID: key}
+		aliases := slices.Sorted(maps.Keys(c.Apps)) // the first alias, if several name the app
+		for _, alias := range aliases {
+			if at := c.Apps[alias]; strings.EqualFold(at.ClientID, key) {
+				t, t.Name = at, alias
+				break
+			}
+		}
 	default:
 		return Target{}, fmt.Errorf("unknown app %q: use its client ID or one of the aliases %s: %w", clip(key), c.aliases(), rotation.ErrInvalid)
 	}

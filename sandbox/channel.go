@@ -217,12 +217,12 @@ func (s *server) announce(ctx context.Context, channel Channel) error {
 	return nil
 }
 
-// auditHere makes the audit channel Keyturn's audit channel, once: the
-// first user of the tenant file who may approve says "@<bot> audit here"
-// in it, as a person would (the bot takes the command from approvers only).
-func (s *server) auditHere(ctx context.Context) error {
-	ch, ok := s.tenant.AuditChannel()
-	mark := "audit-here|" + ch.ID
+// sayHere makes ch one of Keyturn's channels, once: the first user of the
+// tenant file who may approve says "@<bot> <command>" ("audit here",
+// "radar here") in it, as a person would (the bot takes these commands
+// from approvers only).
+func (s *server) sayHere(ctx context.Context, ch Channel, ok bool, command string) error {
+	mark := command + "|" + ch.ID
 	if !ok || s.chat.Installed(mark) {
 		return nil
 	}
@@ -230,14 +230,14 @@ func (s *server) auditHere(ctx context.Context) error {
 		if _, approve := s.tenant.Permissions(u); !approve {
 			continue
 		}
-		ans, err := s.deliver(ctx, s.typed(ch, u, "@"+s.tenant.Bot.Name+" audit here", ""))
+		ans, err := s.deliver(ctx, s.typed(ch, u, "@"+s.tenant.Bot.Name+" "+command, ""))
 		if err != nil {
 			return err
 		}
 		if ans.Status/100 != 2 {
-			return fmt.Errorf("the bot answered audit here with %d", ans.Status)
+			return fmt.Errorf("the bot answered %s with %d", command, ans.Status)
 		}
 		return s.chat.MarkInstalled(mark)
 	}
-	return errors.New("no user of the tenant file may approve, so none can set the audit channel")
+	return errors.New("no user of the tenant file may approve, so none can say " + command)
 }

@@ -205,8 +205,13 @@ func (s *server) greet(ctx context.Context) {
 			s.log.Warn("sandbox: the bot was not told about this channel", "channel", ch.Name, "error", err)
 		}
 	}
-	if err := s.auditHere(ctx); err != nil {
+	ch, ok := s.tenant.AuditChannel()
+	if err := s.sayHere(ctx, ch, ok, "audit here"); err != nil {
 		s.log.Warn("sandbox: the audit channel was not set", "error", err)
+	}
+	ch, ok = s.tenant.RadarChannel()
+	if err := s.sayHere(ctx, ch, ok, "radar here"); err != nil {
+		s.log.Warn("sandbox: the radar channel was not set", "error", err)
 	}
 }
 

@@ -79,23 +79,26 @@ func TestRunGreetsTheBotAndStops(t *testing.T) {
 			t.Errorf("service URL %q", a.ServiceURL)
 		}
 	}
-	want := "installationUpdate:add,conversationUpdate:channelRenamed,installationUpdate:add,conversationUpdate:channelRenamed,message:audit here"
+	want := "installationUpdate:add,conversationUpdate:channelRenamed,installationUpdate:add,conversationUpdate:channelRenamed," +
+		"installationUpdate:add,conversationUpdate:channelRenamed,message:audit here,message:radar here"
 	if got := strings.Join(kinds, ","); got != want {
 		t.Fatalf("first start told the bot\n%s\nwant\n%s", got, want)
 	}
-	if a := bot.activities()[4]; a.From.Name != "Adele Vance" {
-		t.Errorf("audit here was said by %s, not the first approver", a.From.Name)
+	for _, a := range bot.activities()[6:] {
+		if a.From.Name != "Adele Vance" {
+			t.Errorf("%q was said by %s, not the first approver", a.Text, a.From.Name)
+		}
 	}
 
 	// A restart only announces the channels: installation and the audit
-	// channel are remembered.
+	// and radar channels are remembered.
 	bot2 := &fakeBot{}
 	runOnce(t, w, bot2, func(string) {})
 	kinds = kinds[:0]
 	for _, a := range bot2.activities() {
 		kinds = append(kinds, a.Type)
 	}
-	if got := strings.Join(kinds, ","); got != "conversationUpdate,conversationUpdate" {
+	if got := strings.Join(kinds, ","); got != "conversationUpdate,conversationUpdate,conversationUpdate" {
 		t.Fatalf("a restart told the bot %s", got)
 	}
 }
@@ -120,7 +123,7 @@ func TestRunWithARunningBot(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
-	if len(bot.activities()) != 5 {
+	if len(bot.activities()) != 8 {
 		t.Errorf("the bot was greeted with %d activities", len(bot.activities()))
 	}
 }

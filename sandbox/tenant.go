@@ -63,11 +63,13 @@ type Team struct {
 }
 
 // Channel is one channel of the team. Audit marks the channel shown in the
-// audit pane (where the bot's audit trail is posted).
+// audit pane (where the bot's audit trail is posted); Radar the one where
+// the expiry radar posts its warnings.
 type Channel struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	Audit bool   `json:"audit,omitempty"`
+	Radar bool   `json:"radar,omitempty"`
 }
 
 // DirectoryDef lists the directory objects users can hold.
@@ -223,8 +225,17 @@ func (t *Tenant) ChannelByID(id string) (Channel, bool) {
 
 // AuditChannel returns the channel marked audit, if any.
 func (t *Tenant) AuditChannel() (Channel, bool) {
+	return t.channel(func(c Channel) bool { return c.Audit })
+}
+
+// RadarChannel returns the channel marked radar, if any.
+func (t *Tenant) RadarChannel() (Channel, bool) {
+	return t.channel(func(c Channel) bool { return c.Radar })
+}
+
+func (t *Tenant) channel(is func(Channel) bool) (Channel, bool) {
 	for _, c := range t.Channels {
-		if c.Audit {
+		if is(c) {
 			return c, true
 		}
 	}

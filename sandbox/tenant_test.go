@@ -71,7 +71,7 @@ func TestParseTenantReportsEveryProblem(t *testing.T) {
 			[]string{`tenant.id "contoso"`, `bot.appId "bot"`, "bot.name is required"}},
 		{"channels", func(tn *Tenant) {
 			tn.Channels = []Channel{{ID: "19:a;messageid=1", Name: "x", Audit: true}, {ID: "19:b", Name: "y", Audit: true}}
-		}, []string{"must not contain", "at least one channel that is not the audit channel", "at most one channel can be the audit channel"}},
+		}, []string{"must not contain", "at least one channel that is neither the audit nor the radar channel", "at most one channel can be the audit channel"}},
 		{"directory", func(tn *Tenant) {
 			tn.Directory.Groups = append(tn.Directory.Groups, DirEntry{ID: "x", Name: "sg-keyturn-requesters"})
 		}, []string{`id "x" is not a GUID`, `name "sg-keyturn-requesters" is used twice`}},

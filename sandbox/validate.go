@@ -76,7 +76,7 @@ func (t *Tenant) Validate() error {
 
 func (t *Tenant) validateChannels(bad func(string, ...any)) {
 	ids := map[string]bool{}
-	audits, posts := 0, 0
+	audits, radars, posts := 0, 0, 0
 	for i, c := range t.Channels {
 		switch {
 		case c.ID == "" || c.Name == "":
@@ -87,14 +87,22 @@ func (t *Tenant) validateChannels(bad func(string, ...any)) {
 			bad("channels[%d]: id %q is listed twice", i, c.ID)
 		}
 		ids[c.ID] = true
-		if c.Audit {
+		switch {
+		case c.Audit && c.Radar:
+			bad("channels[%d]: %q cannot be both the audit and the radar channel", i, c.Name)
+		case c.Audit:
 			audits++
-		} else {
+		case c.Radar:
+			radars++
+		default:
 			posts++
 		}
 	}
 	if posts == 0 {
-		bad("channels: at least one channel that is not the audit channel is required")
+		bad("channels: at least one channel that is neither the audit nor the radar channel is required")
+	}
+	if radars > 1 {
+		bad("channels: at most one channel can be the radar channel")
 	}
 	if audits > 1 {
 		bad("channels: at most one channel can be the audit channel")

@@ -267,6 +267,33 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     await page.setViewportSize({ width: 1600, height: 1000 });
   });
 
+  // The expiry radar: its channel gets a card for Reports Job, whose secret
+  // (made by hand, in no vault) ends in 4 days; Request rotation opens the
+  // normal approval in the card's thread; once rotated, the card says so.
+  await t.test("the radar warns, one click requests, and the card follows the rotation", async () => {
+    await as("megan");
+    await page.getByRole("button", { name: "keyturn-radar", exact: true }).click();
+    const card = chat.locator('[data-testid="message"][data-from="bot"]', { hasText: "Reports Job" }).first();
+    await card.getByText("Client secret expires in", { exact: false }).waitFor({ timeout: STEP });
+    const text = await card.innerText();
+    assert.match(text, /not in any Keyturn vault/);
+    assert.match(text, /made by hand/);
+    await shot("11-radar-card");
+    await card.getByRole("button", { name: "Request rotation" }).click();
+    await card.getByTestId("card-notice").getByText("Asking for approval", { exact: false }).waitFor({ timeout: STEP });
+    const approval = chat.locator('[data-testid="message"][data-from="bot"]', { hasText: "Approval needed" }).last();
+    await approval.waitFor({ timeout: STEP });
+    const approvalID = await approval.getAttribute("data-id");
+    await as("adele");
+    const mine = chat.locator(`[data-testid="message"][data-id="${approvalID}"]`);
+    await mine.getByRole("button", { name: "Approve" }).click();
+    await mine.getByText("Client secret rotated", { exact: false }).waitFor({ timeout: STEP });
+    await card.getByText("Rotated: Reports Job", { exact: false }).waitFor({ timeout: STEP });
+    assert.equal(await card.getByRole("button", { name: "Request rotation" }).count(), 0, "a resolved card offers no button");
+    await shot("12-radar-resolved");
+    await page.getByRole("button", { name: "General", exact: true }).click();
+  });
+
   await t.test("no secret value appears on the page, in its data or in the sandbox's output", async () => {
     const html = await page.content();
     const text = await page.evaluate(() => document.body.innerText);
