@@ -65,6 +65,7 @@ func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy
 		fmt.Fprintln(c.stderr, msg)
 		return nil, max(code, exitFailure)
 	}
+	b = crashBackend(b)
 	store, ping, closeAll, err := openState(ctx, cfg, sc, b.Cred)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "error: state store: %v\n", err)

@@ -99,5 +99,5 @@ func openState(ctx context.Context, cfg config, sc stateConfig, cred azcore.Toke
 		}
 		backend, ping, closer = b, b.Ping, func() { _ = b.Close() }
 	}
-	return kvstore.New(backend, nil), ping, closer, nil
+	return kvstore.New(crashStore(backend), nil), ping, closer, nil
 }
