@@ -172,12 +172,14 @@ type run struct {
 	dir    string
 	env    []string
 
-	proc   *exec.Cmd
-	exited chan struct{}
-	out    *syncBuffer
-	base   string
-	all    strings.Builder // every life's output, for the canary check
-	card   string          // the approval card's activity ID
+	addr    string // the page's listen address, kept across lives
+	botAddr string
+	proc    *exec.Cmd
+	exited  chan struct{}
+	out     *syncBuffer
+	base    string
+	all     strings.Builder // every life's output, for the canary check
+	card    string          // the approval card's activity ID
 }
 
 func freeAddr(t *testing.T) string {
@@ -197,8 +199,13 @@ func (r *run) start() bool {
 		r.all.WriteString(r.out.String())
 	}
 	r.out = &syncBuffer{}
-	addr, botAddr := freeAddr(r.t), freeAddr(r.t)
-	cmd := exec.Command(r.bin, "sandbox", "--state-dir", r.dir, "--tenant", r.tenant, "--addr", addr, "--bot-addr", botAddr)
+	if r.addr == "" {
+		// The same addresses in every life, as a person restarting the
+		// sandbox has: conversation references name the page's address.
+		r.addr, r.botAddr = freeAddr(r.t), freeAddr(r.t)
+	}
+	addr := r.addr
+	cmd := exec.Command(r.bin, "sandbox", "--state-dir", r.dir, "--tenant", r.tenant, "--addr", addr, "--bot-addr", r.botAddr)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + r.dir, "KEYTURN_LOG_LEVEL=info"}, r.env...)
 	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
