@@ -146,8 +146,15 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
 	}
+	holder := "" // bot.New names each replica
+	if s.state.Kind == storeBolt {
+		// The bbolt file is locked by one process at a time, so whoever
+		// holds the scheduler lease is this process or a dead one: a fixed
+		// name lets a restart take it at once instead of waiting it out.
+		holder = "keyturn-single-process"
+	}
 	srv, err := bot.New(bot.Config{
-		Radar: radarOf(s, log),
+		Radar: radarOf(s, log), Holder: holder, SingleProcess: s.state.Kind == storeBolt,
 		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Roles: authz,
 		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
