@@ -156,6 +156,17 @@ const maxMembersChecked = 200
 // is put in the outbox first: if this process dies mid-rotation, the
 // scheduler brings the card to its final state.
 func (s *Server) run(ctx context.Context, id string) {
+	s.runningMu.Lock()
+	if s.running == nil {
+		s.running = map[string]bool{}
+	}
+	s.running[id] = true
+	s.runningMu.Unlock()
+	defer func() {
+		s.runningMu.Lock()
+		delete(s.running, id)
+		s.runningMu.Unlock()
+	}()
 	if _, err := s.cfg.State.CardPending(ctx, id); err != nil {
 		s.log.Warn("card outbox", "request_id", id, "error", err)
 	}
@@ -276,6 +287,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 		s.log.Info("card decision refused", "request_id", data.RequestID, "verb", verb, "user_oid", in.caller.ObjectID, "error", err)
 		return invokeError(http.StatusForbidden, "Refused", decisionMessage(err, in.rid))
 	}
+	r = s.adoptCard(ctx, in, r)
 	s.updateShared(ctx, r)
 	if run {
 		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.run(ctx, r.ID) }}); err != nil {
@@ -283,6 +295,27 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 		}
 	}
 	return s.cardFor(ctx, in, r)
+}
+
+// adoptCard attaches the card the click came from (the invoke's
+// replyToId) to r when r has none: the process stopped between posting the
+// approval card and recording where it is, and without this the card would
+// never follow the request.
+func (s *Server) adoptCard(ctx context.Context, in *incoming, r rotation.ApprovalRequest) rotation.ApprovalRequest {
+	if len(r.Card) != 0 || in.act.ReplyToID == "" {
+		return r
+	}
+	b, err := json.Marshal(cardData{Ref: in.ref, ActivityID: in.act.ReplyToID})
+	if err == nil {
+		err = s.cfg.Approvals.AttachCard(ctx, r.ID, b)
+	}
+	if err != nil {
+		s.log.Warn("attaching the clicked card to the request failed", "request_id", r.ID, "error", err)
+		return r
+	}
+	s.log.Info("request's card recovered from a click", "request_id", r.ID, "activity_id", in.act.ReplyToID)
+	r.Card = b
+	return r
 }
 
 // cardFor answers with r's card as the caller should see it.

@@ -235,8 +235,11 @@ type harnessOpts struct {
 	// from restarts a bot: the new one shares from's store, tenant, vault,
 	// connector and token issuer, and nothing held in memory.
 	from *harness
-	// faults routes the rotator's vault calls through it (crashes).
+	// faults routes the rotator's vault and journal calls through it
+	// (crashes).
 	faults *rotationtest.Faults
+	// single tells the bot no other process shares its store (bbolt).
+	single bool
 	// noServe builds the server without serving it: the test drives its
 	// scheduler's ticks alone.
 	noServe bool
@@ -268,10 +271,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	audit := teeAuditor{h.audit, h.state}
 	h.gate = &gatedVerifier{Verifier: h.dir.Verifier(), gate: o.gate}
 	var vault rotation.Vault = h.vault
+	var journal rotation.Store = h.state
 	if o.faults != nil {
-		vault = o.faults.Vault(vault)
+		vault, journal = o.faults.Vault(vault), o.faults.Store(journal)
 	}
-	rot := &rotation.Rotator{Apps: h.dir, Vault: vault, Verifier: h.gate, Store: h.state,
+	rot := &rotation.Rotator{Apps: h.dir, Vault: vault, Verifier: h.gate, Store: journal,
 		Audit: audit, Clock: clock, Policy: policy, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
 	h.roles = rotationtest.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
@@ -313,7 +317,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 				return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil
 			}},
 		Log: log, Queue: o.queue, Now: clock.Now,
-		Tenants: o.tenants,
+		Tenants: o.tenants, SingleProcess: o.single,
+	}
+	if o.single {
+		cfg.Holder = "single-process" // as cmd/bot names the one process on a bbolt file
 	}
 	if o.radar {
 		cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}

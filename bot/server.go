@@ -55,6 +55,12 @@ type Config struct {
 	References References
 	Dedup      Deduper
 
+	// SingleProcess says no other process shares the state store (the
+	// bbolt file, which one process locks): a request "running" that this
+	// process is not running has a dead runner, and is settled at once
+	// rather than after the job timeout.
+	SingleProcess bool
+
 	// Radar is the expiry radar, scanned by the scheduler when due; nil
 	// switches it off.
 	Radar *Radar
@@ -98,6 +104,9 @@ type Server struct {
 
 	cardsMu   sync.Mutex
 	cardLocks map[string]*cardLock
+
+	runningMu sync.Mutex
+	running   map[string]bool // request IDs this process is running
 
 	// ticker makes the lease renewal's ticker (a test seam).
 	ticker func(d time.Duration) (<-chan time.Time, func())

@@ -33,10 +33,13 @@ func (s *Server) startApproved(ctx context.Context, open []rotation.ApprovalRequ
 // their journal record, and updates their cards: a finished rotation gives
 // the done card, an undone one the failed card.
 func (s *Server) reconcileRunning(ctx context.Context, open []rotation.ApprovalRequest) {
-	stale := s.cfg.JobTimeout + time.Minute // a runner's job cannot outlive its timeout
 	for _, r := range open {
 		if r.State != rotation.ApprovalRunning {
 			continue
+		}
+		stale := s.cfg.JobTimeout + time.Minute // a runner's job cannot outlive its timeout
+		if s.cfg.SingleProcess && !s.isRunning(r.ID) {
+			stale = 0 // no other process shares the store: its runner is dead
 		}
 		got, changed, err := s.cfg.Approvals.Reconcile(ctx, r.ID, stale)
 		if err != nil {
@@ -48,6 +51,13 @@ func (s *Server) reconcileRunning(ctx context.Context, open []rotation.ApprovalR
 			s.updateShared(ctx, got)
 		}
 	}
+}
+
+// isRunning reports whether this process is running the request id.
+func (s *Server) isRunning(id string) bool {
+	s.runningMu.Lock()
+	defer s.runningMu.Unlock()
+	return s.running[id]
 }
 
 // drainCards retries the card updates in the outbox with each request's

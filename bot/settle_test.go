@@ -230,3 +230,83 @@ func TestShutdownReleasesTheSchedulerLease(t *testing.T) {
 		t.Fatalf("the lease was kept after shutdown: %v %v", ok, err)
 	}
 }
+
+// TestSingleProcessSettlesADeadRunnerAtOnce: the process died after
+// claiming an approved request and before the rotation's journal record
+// (so nothing changed). On a store no other process shares, the restart
+// fails the request and finishes its card at its first tick, well within
+// the runner's job timeout that a shared store must wait out (another
+// replica may still be running it; rotation's Reconcile tests cover that).
+func TestSingleProcessSettlesADeadRunnerAtOnce(t *testing.T) {
+	faults := rotationtest.NewFaults()
+	h := newHarness(t, harnessOpts{direct: true, faults: faults})
+	faults.Inject(rotationtest.Call{Op: "store.Begin", N: 1}, rotationtest.CrashBefore)
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), adminOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the crash", func() bool { return strings.Contains(h.logs.String(), "job panicked") })
+	if err := h.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.onlyRequest(t); r.State != rotation.ApprovalRunning {
+		t.Fatalf("after the crash the request is %q, want running", r.State)
+	}
+	next := newHarness(t, harnessOpts{direct: true, from: h, noServe: true, single: true})
+	h.clock.Advance(time.Minute) // far less than the runner's job timeout
+	posts := len(h.conn.all())
+	next.srv.tick(context.Background())
+	failedCard := false
+	for _, p := range h.conn.all()[posts:] {
+		failedCard = failedCard || (p.Method == http.MethodPut && strings.Contains(strings.ToLower(p.Raw), "failed"))
+	}
+	r := h.onlyRequest(t)
+	if r.ID != "" || !failedCard {
+		t.Fatalf("single process: request %q, failed card %v; logs:\n%s", r.State, failedCard, next.logs.String())
+	}
+	if app, _ := h.dir.GetApp(context.Background(), payments); len(app.Passwords) != 0 {
+		t.Fatalf("nothing may have changed in the directory: %+v", app.Passwords)
+	}
+}
+
+// TestAClickRecoversALostCardReference: the process stopped after posting
+// the approval card and before recording where it is. The approver's click
+// names the card (replyToId), so the request adopts it and the card
+// follows the request to the end.
+func TestAClickRecoversALostCardReference(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card, attached", func() bool {
+		r := h.onlyRequest(t)
+		return len(h.conn.all()) == 1 && len(r.Card) > 0
+	})
+	r := h.onlyRequest(t)
+	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil { // the lost write
+		t.Fatal(err)
+	}
+	card := h.conn.all()[0]
+	cardID := "act-1"
+	if card.Method != http.MethodPost {
+		t.Fatalf("approval card: %s", card.Method)
+	}
+	act := as(t, fixture(t, "activity/channel_mention.json"), adminOID)
+	act = withField(t, act, "type", "invoke")
+	act = withField(t, act, "id", "click-1")
+	act = withField(t, act, "replyToId", cardID)
+	act = withField(t, act, "name", "adaptiveCard/action")
+	act = withField(t, act, "text", "")
+	act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "approve",
+		"data": map[string]any{"requestId": r.ID, "digest": r.Digest}}, "trigger": "manual"})
+	if code, _ := h.sendSigned(act); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the shared card to follow the rotation", func() bool {
+		for _, p := range h.conn.all() {
+			if p.Method == http.MethodPut && strings.HasSuffix(p.Path, "/activities/"+cardID) && strings.Contains(p.Raw, "Client secret rotated") {
+				return true
+			}
+		}
+		return false
+	})
+}
