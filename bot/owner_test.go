@@ -55,7 +55,7 @@ func TestNotOwnedAppGetsTheFixAndNoCard(t *testing.T) {
 // live, its secret in no vault. The next scheduler tick removes it,
 // audited.
 func TestSchedulerSweepsOrphans(t *testing.T) {
-	h := newHarness(t, harnessOpts{})
+	h := newHarness(t, harnessOpts{noServe: true}) // this test drives the only ticks: a startup tick could sweep first
 	ctx := t.Context()
 	rec := rotation.Record{ID: "req-lagged", State: rotation.StateFailed, ClientID: payments, AppObjectID: paymentsObj,
 		DisplayName: "keyturn req-lagged", SecretRef: rotation.SecretRef{VaultURI: testVault, Name: "payments-api-client-secret"}}
