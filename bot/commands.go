@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -51,30 +52,61 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 	}
 }
 
-// later answers the webhook at once and queues run, once per delivery of
-// the activity. When the queue is full the webhook answers 503 and forgets
-// the delivery, so Teams' retry is taken.
+// later answers the webhook at once and queues run, to run once per
+// activity however often Teams delivers it. The webhook does not wait for
+// the store: the job claims the activity (Deduper.FirstSeen, started at
+// once and committed with the other claims of the moment) and runs only
+// when the claim is durable and this delivery was the first, so a
+// re-delivery, after a restart or on another replica, finds the claim of
+// any activity that ran. When the queue is full the webhook answers 503
+// and claims nothing, so Teams' retry is taken. See docs/performance.md.
 func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
-	ctx := c.Request().Context()
-	key := in.dedupKey()
-	first, err := s.cfg.Dedup.FirstSeen(ctx, key)
-	if err != nil {
-		s.log.Error("dedup lookup failed", "request_id", in.rid, "error", err)
-		return c.NoContent(http.StatusInternalServerError)
-	}
-	if !first {
-		s.log.Info("re-delivered activity ignored", "request_id", in.rid, "activity_id", in.act.ID)
-		return c.NoContent(http.StatusOK)
-	}
-	if err := s.pool.submit(job{name: name, id: in.act.ID, timeout: s.cfg.JobTimeout, run: run}); err != nil {
-		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
-		if ferr := s.cfg.Dedup.Forget(ctx, key); ferr != nil {
-			s.log.Error("dedup forget failed", "request_id", in.rid, "error", ferr)
+	cl := &claim{done: make(chan struct{})}
+	rid, activityID := in.rid, in.act.ID
+	err := s.pool.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) {
+		select {
+		case <-cl.done:
+		case <-ctx.Done():
+			s.log.Warn("activity not run: shutting down before its claim was stored", "request_id", rid, "activity_id", activityID)
+			return
 		}
+		switch {
+		case cl.err != nil:
+			s.log.Error("activity not run: the de-duplication store failed", "request_id", rid, "activity_id", activityID, "error", cl.err)
+		case !cl.first:
+			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
+		default:
+			run(ctx)
+		}
+	}})
+	if err != nil {
+		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
 		return c.NoContent(http.StatusServiceUnavailable)
 	}
+	// The claim outlives the request; Serve waits for it on shutdown.
+	ctx := context.WithoutCancel(c.Request().Context())
+	key := in.dedupKey()
+	s.claims.Add(1)
+	go func() {
+		defer s.claims.Done()
+		defer close(cl.done)
+		ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		defer cancel()
+		cl.first, cl.err = s.cfg.Dedup.FirstSeen(ctx, key)
+	}()
 	return c.NoContent(http.StatusOK)
 }
+
+// claim is the outcome of recording an activity as taken; read it after
+// done is closed.
+type claim struct {
+	done  chan struct{}
+	first bool
+	err   error
+}
+
+// claimTimeout bounds one de-duplication write.
+const claimTimeout = 30 * time.Second
 
 // authorize checks the caller's roles for a; a lookup failure denies
 // (fail closed). A denial is audited and explained by the returned text.

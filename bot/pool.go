@@ -88,7 +88,7 @@ func (p *pool) runOne(j job) {
 	}()
 	start := time.Now()
 	j.run(ctx)
-	p.log.Info("job done", "job", j.name, "id", j.id, "duration_ms", time.Since(start).Milliseconds())
+	p.log.Debug("job done", "job", j.name, "id", j.id, "duration_ms", time.Since(start).Milliseconds())
 }
 
 // stop closes the queue, lets the workers finish what is queued and
