@@ -53,56 +53,38 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 }
 
 // later answers the webhook at once and queues run, to run once per
-// activity however often Teams delivers it. The webhook does not wait for
-// the store: the job claims the activity (Deduper.FirstSeen, started at
-// once and committed with the other claims of the moment) and runs only
-// when the claim is durable and this delivery was the first, so a
-// re-delivery, after a restart or on another replica, finds the claim of
-// any activity that ran. When the queue is full the webhook answers 503
-// and claims nothing, so Teams' retry is taken. See docs/performance.md.
+// activity however often Teams delivers it. The webhook reserves a place
+// in the job queue (503 when there is none, so Teams' retry is taken) and
+// answers without waiting for the store: the activity's claim
+// (Deduper.FirstSeen) is committed with the other claims of the moment,
+// and the job is queued only once its claim is durable and first. A
+// re-delivery, after a restart or on another replica, therefore finds the
+// claim of every activity that ran. See docs/performance.md.
 func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
-	cl := &claim{done: make(chan struct{})}
-	rid, activityID := in.rid, in.act.ID
-	err := s.pool.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) {
-		select {
-		case <-cl.done:
-		case <-ctx.Done():
-			s.log.Warn("activity not run: shutting down before its claim was stored", "request_id", rid, "activity_id", activityID)
-			return
-		}
-		switch {
-		case cl.err != nil:
-			s.log.Error("activity not run: the de-duplication store failed", "request_id", rid, "activity_id", activityID, "error", cl.err)
-		case !cl.first:
-			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
-		default:
-			run(ctx)
-		}
-	}})
+	slot, err := s.pool.reserve()
 	if err != nil {
 		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
 		return c.NoContent(http.StatusServiceUnavailable)
 	}
-	// The claim outlives the request; Serve waits for it on shutdown.
+	// The claim outlives the request; the pool's stop waits for it.
 	ctx := context.WithoutCancel(c.Request().Context())
-	key := in.dedupKey()
-	s.claims.Add(1)
+	key, rid, activityID := in.dedupKey(), in.rid, in.act.ID
 	go func() {
-		defer s.claims.Done()
-		defer close(cl.done)
 		ctx, cancel := context.WithTimeout(ctx, claimTimeout)
 		defer cancel()
-		cl.first, cl.err = s.cfg.Dedup.FirstSeen(ctx, key)
+		first, err := s.cfg.Dedup.FirstSeen(ctx, key)
+		switch {
+		case err != nil:
+			slot.release()
+			s.log.Error("activity not run: the de-duplication store failed", "request_id", rid, "activity_id", activityID, "error", err)
+		case !first:
+			slot.release()
+			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
+		default:
+			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: run})
+		}
 	}()
 	return c.NoContent(http.StatusOK)
-}
-
-// claim is the outcome of recording an activity as taken; read it after
-// done is closed.
-type claim struct {
-	done  chan struct{}
-	first bool
-	err   error
 }
 
 // claimTimeout bounds one de-duplication write.

@@ -23,10 +23,17 @@ type job struct {
 
 // pool runs jobs on a fixed number of goroutines it owns. Submit never
 // blocks; stop drains the queue and waits for every worker.
+//
+// A place in the queue can also be reserved (reserve) for a job that is
+// not ready yet, so the webhook can refuse with 503 at once when the pool
+// is full and hand the job over later without waiting: slots counts the
+// places taken, by queued jobs and by reservations alike, and a worker
+// frees a place when it takes a job.
 type pool struct {
 	workers int
 	log     *slog.Logger
 	queue   chan job
+	slots   chan struct{}
 
 	mu      sync.Mutex
 	started bool
@@ -34,10 +41,16 @@ type pool struct {
 	base    context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// reserved counts reservations not yet used; stop waits for them
+	// (idle is signalled when it drops to zero) before closing the queue.
+	reserved int
+	idle     *sync.Cond
 }
 
 func newPool(workers, queue int, log *slog.Logger) *pool {
-	return &pool{workers: workers, log: log, queue: make(chan job, queue)}
+	p := &pool{workers: workers, log: log, queue: make(chan job, queue), slots: make(chan struct{}, queue)}
+	p.idle = sync.NewCond(&p.mu)
+	return p
 }
 
 func (p *pool) start() {
@@ -56,22 +69,65 @@ func (p *pool) start() {
 
 // submit queues j, or returns errBusy when the queue is full or closed.
 func (p *pool) submit(j job) error {
+	t, err := p.reserve()
+	if err != nil {
+		return err
+	}
+	t.submit(j)
+	return nil
+}
+
+// reservation is a place in the queue; use it exactly once, with submit
+// or release.
+type reservation struct{ p *pool }
+
+// reserve takes a place in the queue, or returns errBusy when the queue is
+// full or closed.
+func (p *pool) reserve() (reservation, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return errBusy
+		return reservation{}, errBusy
 	}
 	select {
-	case p.queue <- j:
-		return nil
+	case p.slots <- struct{}{}:
+		p.reserved++
+		return reservation{p}, nil
 	default:
-		return errBusy
+		return reservation{}, errBusy
+	}
+}
+
+// submit queues j in the reserved place; it never blocks.
+func (r reservation) submit(j job) {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue <- j // a place is reserved and stop waits for it: never blocks
+	p.done()
+}
+
+// release gives the place back unused.
+func (r reservation) release() {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	<-p.slots
+	p.done()
+}
+
+// done counts a reservation used; p.mu is held.
+func (p *pool) done() {
+	p.reserved--
+	if p.reserved == 0 {
+		p.idle.Broadcast()
 	}
 }
 
 func (p *pool) work() {
 	defer p.wg.Done()
 	for j := range p.queue {
+		<-p.slots
 		p.runOne(j)
 	}
 }
@@ -91,16 +147,20 @@ func (p *pool) runOne(j job) {
 	p.log.Debug("job done", "job", j.name, "id", j.id, "duration_ms", time.Since(start).Milliseconds())
 }
 
-// stop closes the queue, lets the workers finish what is queued and
-// running until ctx ends, then cancels the jobs still running and waits
-// for every worker to return.
+// stop refuses new work, waits for every reservation to be used, closes
+// the queue, lets the workers finish what is queued and running until ctx
+// ends, then cancels the jobs still running and waits for every worker to
+// return.
 func (p *pool) stop(ctx context.Context) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return
 	}
-	p.closed = true
+	p.closed = true // refuses new reservations
+	for p.reserved > 0 {
+		p.idle.Wait()
+	}
 	close(p.queue)
 	started := p.started
 	p.mu.Unlock()

@@ -101,7 +101,6 @@ type Server struct {
 
 	// ticker makes the lease renewal's ticker (a test seam).
 	ticker func(d time.Duration) (<-chan time.Time, func())
-	claims sync.WaitGroup // de-duplication writes started by later
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -261,7 +260,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("releasing the scheduler lease", "error", err)
 	}
 	s.pool.stop(shutCtx)
-	s.claims.Wait()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
