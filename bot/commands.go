@@ -54,14 +54,15 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 
 // later answers the webhook at once and queues run, to run once per
 // activity however often Teams delivers it. The webhook reserves a place
-// in the job queue (503 when there is none, so Teams' retry is taken) and
+// in the job queue (waiting up to QueueWait for one, then 503, so Teams'
+// retry is taken) and
 // answers without waiting for the store: the activity's claim
 // (Deduper.FirstSeen) is committed with the other claims of the moment,
 // and the job is queued only once its claim is durable and first. A
 // re-delivery, after a restart or on another replica, therefore finds the
 // claim of every activity that ran. See docs/performance.md.
 func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
-	slot, err := s.pool.reserve()
+	slot, err := s.pool.reserve(c.Request().Context(), s.cfg.QueueWait)
 	if err != nil {
 		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
 		return c.NoContent(http.StatusServiceUnavailable)

@@ -67,9 +67,10 @@ func (p *pool) start() {
 	}
 }
 
-// submit queues j, or returns errBusy when the queue is full or closed.
+// submit queues j, or returns errBusy at once when the queue is full or
+// closed.
 func (p *pool) submit(j job) error {
-	t, err := p.reserve()
+	t, err := p.reserve(context.Background(), 0)
 	if err != nil {
 		return err
 	}
@@ -81,21 +82,36 @@ func (p *pool) submit(j job) error {
 // or release.
 type reservation struct{ p *pool }
 
-// reserve takes a place in the queue, or returns errBusy when the queue is
-// full or closed.
-func (p *pool) reserve() (reservation, error) {
+// reserve takes a place in the queue, waiting up to wait (and while ctx
+// lasts) for one, or returns errBusy when the queue stays full or is
+// closed.
+func (p *pool) reserve(ctx context.Context, wait time.Duration) (reservation, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return reservation{}, errBusy
 	}
+	p.reserved++ // counted while it waits, so stop waits for it too
+	p.mu.Unlock()
 	select {
 	case p.slots <- struct{}{}:
-		p.reserved++
 		return reservation{p}, nil
 	default:
-		return reservation{}, errBusy
 	}
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+			return reservation{p}, nil
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done()
+	return reservation{}, errBusy
 }
 
 // submit queues j in the reserved place; it never blocks.

@@ -9,15 +9,15 @@ import (
 
 func TestPoolReservations(t *testing.T) {
 	p := newPool(1, 2, slog.New(slog.DiscardHandler))
-	a, err := p.reserve()
+	a, err := p.reserve(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := p.reserve()
+	b, err := p.reserve(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.reserve(); !errors.Is(err, errBusy) {
+	if _, err := p.reserve(context.Background(), 0); !errors.Is(err, errBusy) {
 		t.Fatalf("third reservation in a queue of 2: %v, want errBusy", err)
 	}
 	b.release()
@@ -36,7 +36,7 @@ func TestPoolReservations(t *testing.T) {
 	default:
 		t.Fatal("the reserved job did not run before stop returned")
 	}
-	if _, err := p.reserve(); !errors.Is(err, errBusy) {
+	if _, err := p.reserve(context.Background(), 0); !errors.Is(err, errBusy) {
 		t.Fatalf("reserve after stop: %v, want errBusy", err)
 	}
 }

@@ -20,8 +20,9 @@ import (
 // Defaults for Config's optional fields.
 const (
 	DefaultMaxBodyBytes    = 256 << 10
-	DefaultWorkers         = 4
-	DefaultQueue           = 64
+	DefaultWorkers         = 16
+	DefaultQueue           = 1024
+	DefaultQueueWait       = time.Second
 	DefaultJobTimeout      = 15 * time.Minute
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultSchedule        = 30 * time.Second
@@ -78,9 +79,14 @@ type Config struct {
 	// NewID makes request IDs; nil uses rotation-style random hex.
 	NewID func() string
 
-	MaxBodyBytes    int64
-	Workers         int
+	MaxBodyBytes int64
+	Workers      int
+	// Queue bounds the jobs waiting for a worker (and the activities
+	// waiting for their de-duplication claim). When it is full the webhook
+	// waits up to QueueWait for a place, then answers 503 so that Teams
+	// retries; a negative QueueWait answers 503 at once.
 	Queue           int
+	QueueWait       time.Duration
 	JobTimeout      time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -136,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	cfg.Workers = orDefault(cfg.Workers, DefaultWorkers)
 	cfg.Queue = orDefault(cfg.Queue, DefaultQueue)
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = DefaultQueueWait
+	}
 	cfg.JobTimeout = orDefault(cfg.JobTimeout, DefaultJobTimeout)
 	cfg.ShutdownTimeout = orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout)
 	cfg.Schedule = orDefault(cfg.Schedule, DefaultSchedule)

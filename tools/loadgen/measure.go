@@ -51,8 +51,12 @@ func measure(ctx context.Context, ch *channel, tg target, o options) (result, er
 
 	repliesBefore := ch.replies.Load()
 	if o.warmup > 0 {
-		if _, err := blast(ctx, hc, url, ch, o.warmup, o.c, 0); err != nil {
+		st, err := blast(ctx, hc, url, ch, o.warmup, o.c, 0)
+		if err != nil {
 			return r, err
+		}
+		if st.errors > 0 {
+			return r, fmt.Errorf("warm-up: %d of %d requests failed, statuses %v", st.errors, o.warmup, st.statuses)
 		}
 	}
 	if tg.expectReplies && !waitFor(ctx, 30*time.Second, func() bool { return ch.replies.Load()-repliesBefore >= int64(o.warmup) }) {
