@@ -33,6 +33,7 @@ type channel struct {
 	connector *http.Server
 	connURL   string
 	auth      string
+	forged    string // signed by a key the metadata does not publish
 	bodies    [][]byte // templates, each with idMarker where the activity ID goes
 
 	replies  atomic.Int64 // posts to /v3/conversations/.../activities
@@ -59,6 +60,7 @@ func newChannel(testdata string) (*channel, error) {
 	// One token for the whole run, as Teams reuses its token for an hour:
 	// every target still verifies its RS256 signature on every request.
 	ch.auth = iss.Authorization(botauthtest.TokenOptions{AppID: appID, ServiceURL: ch.connURL, Expires: time.Now().Add(2 * time.Hour)})
+	ch.forged = iss.Authorization(botauthtest.TokenOptions{AppID: appID, ServiceURL: ch.connURL, UnknownKey: true})
 	if ch.bodies, err = payloads(testdata, ch.connURL); err != nil {
 		ch.close()
 		return nil, err

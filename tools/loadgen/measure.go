@@ -49,6 +49,11 @@ func measure(ctx context.Context, ch *channel, tg target, o options) (result, er
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	url := tg.url + "/api/messages"
 
+	if tg.authenticates {
+		if err := refusesForgery(ctx, hc, url, ch); err != nil {
+			return r, err
+		}
+	}
 	repliesBefore := ch.replies.Load()
 	if o.warmup > 0 {
 		st, err := blast(ctx, hc, url, ch, o.warmup, o.c, 0)
@@ -83,6 +88,24 @@ func measure(ctx context.Context, ch *channel, tg target, o options) (result, er
 	r.p50, r.p99, r.max = pct(lat, 0.50), pct(lat, 0.99), lat[len(lat)-1]
 	r.rssAfterKB = tg.rssKB()
 	return r, nil
+}
+
+// refusesForgery checks that the target authenticates: a token signed by
+// a key the metadata does not publish must be refused.
+func refusesForgery(ctx context.Context, hc *http.Client, url string, ch *channel) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(ch.body()))
+	req.Header.Set("Authorization", ch.forged)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		return fmt.Errorf("a forged token got %d, want 401: the target does not authenticate", resp.StatusCode)
+	}
+	return nil
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {

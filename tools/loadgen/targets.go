@@ -25,6 +25,7 @@ type target struct {
 	url           string // base URL; requests go to url + /api/messages
 	cmd           *exec.Cmd
 	expectReplies bool          // the connector must see one reply per request
+	authenticates bool          // a forged token must be refused
 	startup       time.Duration // process start to ready
 	stateDir      string
 	keep          bool
@@ -163,7 +164,7 @@ func startKeyturn(ctx context.Context, ch *channel, o options) (target, error) {
 		"AZURE_TENANT_ID=" + tenantID,
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	t := target{name: "keyturn serve", url: "http://127.0.0.1:" + port, cmd: cmd, expectReplies: true, stateDir: dir, keep: o.keep}
+	t := target{name: "keyturn serve", url: "http://127.0.0.1:" + port, cmd: cmd, expectReplies: true, authenticates: true, stateDir: dir, keep: o.keep}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return target{}, err
@@ -207,9 +208,16 @@ func startJS(ctx context.Context, ch *channel, dir string) (target, error) {
 		// for a connector token.
 		"MicrosoftAppPassword=unused-by-the-reference-bot",
 		"ToBotFromChannelOpenIdMetadataUrl=" + ch.iss.MetadataURL(),
+		// With any endpoint overridden the SDK takes every one from the
+		// configuration, so the public cloud's others are spelled out.
+		"ToBotFromChannelTokenIssuer=https://api.botframework.com",
+		"ToBotFromEmulatorOpenIdMetadataUrl=" + ch.iss.MetadataURL(),
+		"ToChannelFromBotLoginUrl=https://login.microsoftonline.com/" + tenantID,
+		"ToChannelFromBotOAuthScope=https://api.botframework.com",
+		"OAuthUrl=https://api.botframework.com",
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	t := target{name: "botbuilder-js CloudAdapter", url: "http://127.0.0.1:" + port, cmd: cmd}
+	t := target{name: "botbuilder-js CloudAdapter", url: "http://127.0.0.1:" + port, cmd: cmd, authenticates: true}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return target{}, err
