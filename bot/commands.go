@@ -48,7 +48,7 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 	case command.Expiring:
 		return s.onExpiring(c, in, cmd)
 	default: // help, unknown verbs, and commands not offered yet
-		return s.later(c, in, "help", func(ctx context.Context) { s.replyCard(ctx, in, cards.Help(s.cfg.BotName)) })
+		return s.later(c, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
 	}
 }
 
@@ -191,7 +191,12 @@ func (s *Server) typing(ctx context.Context, in *incoming) {
 // replyCard posts card in the activity's thread and returns the new
 // activity's ID ("" when posting failed, which is logged).
 func (s *Server) replyCard(ctx context.Context, in *incoming, card cards.Card) string {
-	id, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, cardActivity(card))
+	return s.reply(ctx, in, cardActivity(card))
+}
+
+// reply posts act in reply to the activity and returns the reply's ID.
+func (s *Server) reply(ctx context.Context, in *incoming, act connector.Activity) string {
+	id, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, act)
 	if err != nil {
 		s.log.Error("reply failed", "request_id", in.rid, "activity_id", in.act.ID, "error", err)
 	}

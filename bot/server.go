@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -107,6 +109,8 @@ type Server struct {
 
 	// ticker makes the lease renewal's ticker (a test seam).
 	ticker func(d time.Duration) (<-chan time.Time, func())
+
+	help connector.Activity // the help card, encoded once: the commonest reply
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -158,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
 	}
+	s.help = cardActivity(cards.Help(cfg.BotName))
 	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.Log)
 	s.echo = s.routes()
 	return s, nil
