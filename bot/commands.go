@@ -67,11 +67,11 @@ func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx c
 		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
 		return c.NoContent(http.StatusServiceUnavailable)
 	}
-	// The claim outlives the request; the pool's stop waits for it.
-	ctx := context.WithoutCancel(c.Request().Context())
+	// The claim outlives the request: it holds the reservation, which the
+	// pool's stop waits for and cancels at its deadline.
 	key, rid, activityID := in.dedupKey(), in.rid, in.act.ID
 	go func() {
-		ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		ctx, cancel := context.WithTimeout(slot.holderContext(), claimTimeout)
 		defer cancel()
 		first, err := s.cfg.Dedup.FirstSeen(ctx, key)
 		switch {

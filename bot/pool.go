@@ -45,11 +45,17 @@ type pool struct {
 	// (idle is signalled when it drops to zero) before closing the queue.
 	reserved int
 	idle     *sync.Cond
+	// holders is the context of what holds reservations (the webhook's
+	// de-duplication claims); stop cancels it when its deadline passes.
+	holders     context.Context
+	dropHolders context.CancelFunc
+	queueClosed bool
 }
 
 func newPool(workers, queue int, log *slog.Logger) *pool {
 	p := &pool{workers: workers, log: log, queue: make(chan job, queue), slots: make(chan struct{}, queue)}
 	p.idle = sync.NewCond(&p.mu)
+	p.holders, p.dropHolders = context.WithCancel(context.Background())
 	return p
 }
 
@@ -119,9 +125,19 @@ func (r reservation) submit(j job) {
 	p := r.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queue <- j // a place is reserved and stop waits for it: never blocks
-	p.done()
+	defer p.done()
+	if p.queueClosed {
+		// Only after stop's deadline passed.
+		<-p.slots
+		p.log.Warn("job dropped: shutting down", "job", j.name, "id", j.id)
+		return
+	}
+	p.queue <- j // a place is reserved: never blocks
 }
+
+// holderContext is the context for the work that will use the place: it
+// ends when the pool stops past its deadline.
+func (r reservation) holderContext() context.Context { return r.p.holders }
 
 // release gives the place back unused.
 func (r reservation) release() {
@@ -163,7 +179,8 @@ func (p *pool) runOne(j job) {
 	p.log.Debug("job done", "job", j.name, "id", j.id, "duration_ms", time.Since(start).Milliseconds())
 }
 
-// stop refuses new work, waits for every reservation to be used, closes
+// stop refuses new work, waits for every reservation to be used (until
+// ctx ends: then their holders are cancelled and late jobs dropped), closes
 // the queue, lets the workers finish what is queued and running until ctx
 // ends, then cancels the jobs still running and waits for every worker to
 // return.
@@ -174,9 +191,21 @@ func (p *pool) stop(ctx context.Context) {
 		return
 	}
 	p.closed = true // refuses new reservations
-	for p.reserved > 0 {
-		p.idle.Wait()
+	if p.reserved > 0 {
+		// Wake the wait below when the deadline passes, and make the
+		// holders give their places up.
+		stopWake := context.AfterFunc(ctx, func() {
+			p.dropHolders()
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.idle.Broadcast()
+		})
+		for p.reserved > 0 && ctx.Err() == nil {
+			p.idle.Wait()
+		}
+		stopWake()
 	}
+	p.queueClosed = true
 	close(p.queue)
 	started := p.started
 	p.mu.Unlock()
@@ -193,6 +222,7 @@ func (p *pool) stop(ctx context.Context) {
 		<-done
 	}
 	p.cancel()
+	p.dropHolders()
 }
 
 func randomID() string {

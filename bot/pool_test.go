@@ -40,3 +40,28 @@ func TestPoolReservations(t *testing.T) {
 		t.Fatalf("reserve after stop: %v, want errBusy", err)
 	}
 }
+
+// Past its deadline, stop does not wait for a reservation: it cancels the
+// holder, whose late job is dropped, not run.
+func TestPoolStopCancelsReservationHoldersAtTheDeadline(t *testing.T) {
+	p := newPool(1, 1, slog.New(slog.DiscardHandler))
+	r, err := p.reserve(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.start()
+	ran := false
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		<-r.holderContext().Done()
+		r.submit(job{name: "late", run: func(context.Context) { ran = true }})
+	}()
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	p.stop(expired)
+	<-held
+	if ran {
+		t.Fatal("a job submitted after stop's deadline ran")
+	}
+}
