@@ -48,6 +48,7 @@ type options struct {
 	check    bool
 	logLevel string
 	keep     bool
+	env      string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -68,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.check, "check", false, "exit 1 if any request failed or any reply is missing")
 	fs.StringVar(&o.logLevel, "log-level", "info", "KEYTURN_LOG_LEVEL for the keyturn under test")
 	fs.BoolVar(&o.keep, "keep", false, "keep the keyturn state directory and log")
+	fs.StringVar(&o.env, "keyturn-env", "", "extra environment for keyturn, comma-separated KEY=VALUE (GOGC=200, ...)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

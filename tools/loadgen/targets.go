@@ -163,6 +163,11 @@ func startKeyturn(ctx context.Context, ch *channel, o options) (target, error) {
 		"IDENTITY_HEADER=loadgen",
 		"AZURE_TENANT_ID=" + tenantID,
 	}
+	for _, kv := range strings.Split(o.env, ",") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	t := target{name: "keyturn serve", url: "http://127.0.0.1:" + port, cmd: cmd, expectReplies: true, authenticates: true, stateDir: dir, keep: o.keep}
 	start := time.Now()
