@@ -189,9 +189,9 @@ const (
 	undoLater    // the vault's state is unknown: leave it to recovery
 )
 
-// storeBoth writes the client ID and the new secret to the vault. When the
-// vault has an earlier secret version to restore, the two writes run in
-// parallel: if only the client ID fails, the new secret is rolled back to
+// storeBoth writes the client ID and the new secret to the vault. With
+// ParallelVaultWrites, when the vault has an earlier secret version to
+// restore, the two writes run in parallel: if only the client ID fails, the new secret is rolled back to
 // that version. Without one, the client ID is written first and the secret
 // only after it succeeded, so a failure never leaves the new secret alone
 // in the vault with nothing to restore. An ambiguous secret write is
@@ -209,7 +209,7 @@ func (r *Rotator) storeBoth(ctx context.Context, rec *Record, secret Secret) (id
 			ContentType: ContentTypeClientSecret, NotBefore: rec.Start, Expires: rec.End, Tags: r.secretTags(rec),
 		})
 	}
-	if rec.PreviousVersion == "" {
+	if !r.ParallelVaultWrites || rec.PreviousVersion == "" {
 		if writeID(); idErr == nil {
 			writeSecret()
 		}

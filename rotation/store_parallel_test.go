@@ -3,11 +3,13 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
 
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
 // pairedVault makes each Set wait until a second Set has arrived (so two
@@ -54,6 +56,7 @@ func TestVaultWritesRunInParallelAndEitherFailureIsUndone(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				w := newWorld(t)
 				r := w.rotator(false)
+				r.ParallelVaultWrites = true
 				pv := &pairedVault{Vault: w.vault, failName: tc.fail, both: make(chan struct{})}
 				r.Vault = pv
 				req := request()
@@ -73,5 +76,28 @@ func TestVaultWritesRunInParallelAndEitherFailureIsUndone(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A crash during the parallel writes may leave either, both or neither
+// written; recovery settles each: the vault ends on a working credential
+// and nothing is orphaned.
+func TestCrashDuringParallelVaultWritesIsRecovered(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		for _, kind := range []rotationtest.Kind{rotationtest.CrashBefore, rotationtest.CrashAfter} {
+			t.Run(fmt.Sprintf("vault.Set#%d/%s", n, kind), func(t *testing.T) {
+				w := newWorld(t)
+				r := w.rotator(true)
+				r.ParallelVaultWrites = true
+				w.faults.Inject(rotationtest.Call{Op: "vault.Set", N: n}, kind)
+				if _, crashed := runCrashable(func() error { _, err := r.Rotate(context.Background(), request()); return err }); !crashed {
+					t.Fatal("no crash")
+				}
+				if _, err := w.rotator(false).Recover(context.Background()); err != nil {
+					t.Fatalf("recover: %v", err)
+				}
+				w.settled(t)
+			})
+		}
 	}
 }
