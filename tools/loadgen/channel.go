@@ -33,7 +33,7 @@ type channel struct {
 	connector *http.Server
 	connURL   string
 	auth      string
-	forged    string // signed by a key the metadata does not publish
+	forged    string   // signed by a key the metadata does not publish
 	bodies    [][]byte // templates, each with idMarker where the activity ID goes
 
 	replies  atomic.Int64 // posts to /v3/conversations/.../activities
