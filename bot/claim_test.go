@@ -87,3 +87,30 @@ func TestOneInfoLinePerRequest(t *testing.T) {
 		t.Fatalf("%d info lines for one request, want 1 (the access line):\n%s", got, h.logs.String())
 	}
 }
+
+// An activity that ran is not run again when Teams re-delivers it after a
+// restart, nor when the re-delivery reaches another replica on the same
+// store: the claim the first delivery stored before its job ran decides.
+func TestRedeliveryAfterARestartOrToAnotherReplicaRunsNothing(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	body := withField(t, as(t, fixture(t, "activity/channel_mention.json"), devOID), "text", "<at>Keyturn</at> help")
+	if code, _ := h.sendSigned(body); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the help card", func() bool { return len(h.conn.all()) == 1 })
+	if err := h.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"after a restart", "on another replica"} {
+		next := newHarness(t, harnessOpts{from: h})
+		if code, _ := next.sendSigned(body); code != http.StatusOK {
+			t.Fatalf("%s: status %d", name, code)
+		}
+		waitFor(t, "the re-delivery to be dropped "+name, func() bool {
+			return strings.Contains(next.logs.String(), "re-delivered activity ignored")
+		})
+	}
+	if n := len(h.conn.all()); n != 1 {
+		t.Fatalf("%d help cards for one activity delivered three times, want 1", n)
+	}
+}
