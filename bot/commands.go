@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -47,34 +48,48 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 	case command.Expiring:
 		return s.onExpiring(c, in, cmd)
 	default: // help, unknown verbs, and commands not offered yet
-		return s.later(c, in, "help", func(ctx context.Context) { s.replyCard(ctx, in, cards.Help(s.cfg.BotName)) })
+		return s.later(c, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
 	}
 }
 
-// later answers the webhook at once and queues run, once per delivery of
-// the activity. When the queue is full the webhook answers 503 and forgets
-// the delivery, so Teams' retry is taken.
+// later answers the webhook at once and queues run, to run once per
+// activity however often Teams delivers it. The webhook reserves a place
+// in the job queue (waiting up to QueueWait for one, then 503, so Teams'
+// retry is taken) and
+// answers without waiting for the store: the activity's claim
+// (Deduper.FirstSeen) is committed with the other claims of the moment,
+// and the job is queued only once its claim is durable and first. A
+// re-delivery, after a restart or on another replica, therefore finds the
+// claim of every activity that ran. See docs/performance.md.
 func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
-	ctx := c.Request().Context()
-	key := in.dedupKey()
-	first, err := s.cfg.Dedup.FirstSeen(ctx, key)
+	slot, err := s.pool.reserve(c.Request().Context(), s.cfg.QueueWait)
 	if err != nil {
-		s.log.Error("dedup lookup failed", "request_id", in.rid, "error", err)
-		return c.NoContent(http.StatusInternalServerError)
-	}
-	if !first {
-		s.log.Info("re-delivered activity ignored", "request_id", in.rid, "activity_id", in.act.ID)
-		return c.NoContent(http.StatusOK)
-	}
-	if err := s.pool.submit(job{name: name, id: in.act.ID, timeout: s.cfg.JobTimeout, run: run}); err != nil {
 		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
-		if ferr := s.cfg.Dedup.Forget(ctx, key); ferr != nil {
-			s.log.Error("dedup forget failed", "request_id", in.rid, "error", ferr)
-		}
 		return c.NoContent(http.StatusServiceUnavailable)
 	}
+	// The claim outlives the request: it holds the reservation, which the
+	// pool's stop waits for and cancels at its deadline.
+	key, rid, activityID := in.dedupKey(), in.rid, in.act.ID
+	go func() {
+		ctx, cancel := context.WithTimeout(slot.holderContext(), claimTimeout)
+		defer cancel()
+		first, err := s.cfg.Dedup.FirstSeen(ctx, key)
+		switch {
+		case err != nil:
+			slot.release()
+			s.log.Error("activity not run: the de-duplication store failed", "request_id", rid, "activity_id", activityID, "error", err)
+		case !first:
+			slot.release()
+			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
+		default:
+			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: run})
+		}
+	}()
 	return c.NoContent(http.StatusOK)
 }
+
+// claimTimeout bounds one de-duplication write.
+const claimTimeout = 30 * time.Second
 
 // authorize checks the caller's roles for a; a lookup failure denies
 // (fail closed). A denial is audited and explained by the returned text.
@@ -176,7 +191,12 @@ func (s *Server) typing(ctx context.Context, in *incoming) {
 // replyCard posts card in the activity's thread and returns the new
 // activity's ID ("" when posting failed, which is logged).
 func (s *Server) replyCard(ctx context.Context, in *incoming, card cards.Card) string {
-	id, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, cardActivity(card))
+	return s.reply(ctx, in, cardActivity(card))
+}
+
+// reply posts act in reply to the activity and returns the reply's ID.
+func (s *Server) reply(ctx context.Context, in *incoming, act connector.Activity) string {
+	id, err := s.cfg.Sender.ReplyToActivity(ctx, in.ref, in.act.ID, act)
 	if err != nil {
 		s.log.Error("reply failed", "request_id", in.rid, "activity_id", in.act.ID, "error", err)
 	}

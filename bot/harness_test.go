@@ -243,6 +243,8 @@ type harnessOpts struct {
 	// noServe builds the server without serving it: the test drives its
 	// scheduler's ticks alone.
 	noServe bool
+	// dedup wraps the store's de-duplication (nil: the store itself).
+	dedup func(Deduper) Deduper
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -295,6 +297,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	approvals := &rotation.Approvals{Store: h.state, Grants: authz, Rotator: rot, Audit: audit, Clock: clock,
 		Rule: func(string) rotation.AppRule { return rotation.AppRule{Required: required} }}
 
+	var dedup Deduper = h.state
+	if o.dedup != nil {
+		dedup = o.dedup(h.state)
+	}
 	urls := &ServiceURLs{Store: h.state}
 	sender, err := connector.New(connector.Config{
 		HTTP: &http.Client{Transport: h.conn},
@@ -310,7 +316,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: StoredReferences{Raw: h.state}, Dedup: h.state,
+		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: StoredReferences{Raw: h.state}, Dedup: dedup,
 		Approvals: approvals, Roles: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {

@@ -108,7 +108,7 @@ func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeRe
 	case "help":
 		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Type @" + s.cfg.BotName + " help for the commands."}
 	}
-	s.log.Info("unknown card action", "request_id", in.rid, "verb_len", len(a.Verb))
+	s.log.Debug("unknown card action", "request_id", in.rid, "verb_len", len(a.Verb))
 	return invokeError(http.StatusBadRequest, "UnknownAction", "This card action is not known to Keyturn.")
 }
 

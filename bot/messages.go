@@ -32,7 +32,7 @@ func (s *Server) messages(c echo.Context) error {
 	}
 	act, err := activity.Decode(body)
 	if err != nil {
-		s.log.Info("activity rejected", "request_id", rid, "reason", "malformed")
+		s.log.Debug("activity rejected", "request_id", rid, "reason", "malformed")
 		// Authenticate first even for a malformed body? There is nothing
 		// to authenticate against (no channel or service URL): refuse.
 		return c.NoContent(http.StatusBadRequest)
@@ -65,7 +65,7 @@ func (s *Server) messages(c echo.Context) error {
 		// stored where an authenticated start would send tokens to them.
 		s.cfg.ServiceURLs.Allow(act.ServiceURL)
 	}
-	s.log.Info("activity", "request_id", rid, "type", act.Type, "name", act.Name, "activity_id", act.ID, "user_oid", caller.ObjectID, "tenant_id", caller.TenantID)
+	s.log.Debug("activity", "request_id", rid, "type", act.Type, "name", act.Name, "activity_id", act.ID, "user_oid", caller.ObjectID, "tenant_id", caller.TenantID)
 
 	in := &incoming{act: act, caller: caller, ref: activity.FromActivity(act), rid: rid}
 	switch act.Type {

@@ -124,9 +124,11 @@ type State interface {
 
 // Deduper remembers activities already taken, because Teams re-delivers.
 type Deduper interface {
-	// FirstSeen records key and reports whether it was new.
+	// FirstSeen records key durably and reports whether it was new; of
+	// concurrent callers (several replicas included) exactly one sees it
+	// new.
 	FirstSeen(ctx context.Context, key string) (bool, error)
 	// Forget drops key, so a re-delivery is taken after all (used when the
-	// work could not be queued).
+	// work could not be queued after a synchronous claim).
 	Forget(ctx context.Context, key string) error
 }

@@ -14,14 +14,17 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/rotation"
 )
 
 // Defaults for Config's optional fields.
 const (
 	DefaultMaxBodyBytes    = 256 << 10
-	DefaultWorkers         = 4
-	DefaultQueue           = 64
+	DefaultWorkers         = 16
+	DefaultQueue           = 1024
+	DefaultQueueWait       = time.Second
 	DefaultJobTimeout      = 15 * time.Minute
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultSchedule        = 30 * time.Second
@@ -84,9 +87,14 @@ type Config struct {
 	// NewID makes request IDs; nil uses rotation-style random hex.
 	NewID func() string
 
-	MaxBodyBytes    int64
-	Workers         int
+	MaxBodyBytes int64
+	Workers      int
+	// Queue bounds the jobs waiting for a worker (and the activities
+	// waiting for their de-duplication claim). When it is full the webhook
+	// waits up to QueueWait for a place, then answers 503 so that Teams
+	// retries; a negative QueueWait answers 503 at once.
 	Queue           int
+	QueueWait       time.Duration
 	JobTimeout      time.Duration
 	ShutdownTimeout time.Duration
 }
@@ -110,6 +118,8 @@ type Server struct {
 
 	// ticker makes the lease renewal's ticker (a test seam).
 	ticker func(d time.Duration) (<-chan time.Time, func())
+
+	help connector.Activity // the help card, encoded once: the commonest reply
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -145,6 +155,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	cfg.Workers = orDefault(cfg.Workers, DefaultWorkers)
 	cfg.Queue = orDefault(cfg.Queue, DefaultQueue)
+	if cfg.QueueWait == 0 {
+		cfg.QueueWait = DefaultQueueWait
+	}
 	cfg.JobTimeout = orDefault(cfg.JobTimeout, DefaultJobTimeout)
 	cfg.ShutdownTimeout = orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout)
 	cfg.Schedule = orDefault(cfg.Schedule, DefaultSchedule)
@@ -158,6 +171,7 @@ func New(cfg Config) (*Server, error) {
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
 	}
+	s.help = cardActivity(cards.Help(cfg.BotName))
 	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.Log)
 	s.echo = s.routes()
 	return s, nil

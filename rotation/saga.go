@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -154,27 +155,14 @@ func (r *Rotator) store(ctx context.Context, rec *Record, secret Secret) error {
 	if err := r.audit(ctx, r.event(rec, EventStoring, "")); err != nil {
 		return r.undoAdd(ctx, rec, err)
 	}
-	idv, err := r.Vault.Set(ctx, rec.ClientIDRef, NewSecret(rec.ClientID), SecretProps{
-		ContentType: ContentTypeClientID, NotBefore: rec.Start, Expires: rec.End, Tags: r.clientIDTags(rec),
-	})
-	if err != nil {
-		return r.undoAdd(ctx, rec, fmt.Errorf("store the client ID in %s: %w", rec.ClientIDRef, err))
-	}
-	sv, err := r.Vault.Set(ctx, rec.SecretRef, secret, SecretProps{
-		ContentType: ContentTypeClientSecret, NotBefore: rec.Start, Expires: rec.End, Tags: r.secretTags(rec),
-	})
-	if errors.Is(err, ErrAmbiguous) {
-		// The version may have been written: the vault decides.
-		cur, gerr := r.Vault.Get(ctx, SecretRef{VaultURI: rec.SecretRef.VaultURI, Name: rec.SecretRef.Name})
-		if gerr != nil {
-			return r.incomplete(ctx, rec, errors.Join(err, gerr))
-		}
-		if cur.Tags[TagKeyID] == rec.KeyID {
-			sv, err = cur, nil
-		}
-	}
-	if err != nil {
-		return r.undoAdd(ctx, rec, fmt.Errorf("store the client secret in %s: %w", rec.SecretRef, err))
+	idv, sv, undo, err := r.storeBoth(ctx, rec, secret)
+	switch undo {
+	case undoAdd:
+		return r.undoAdd(ctx, rec, err)
+	case undoRollback:
+		return r.rollback(ctx, rec, err)
+	case undoLater:
+		return r.incomplete(ctx, rec, err)
 	}
 	rec.ClientIDVersion, rec.SecretVersion = idv.ID, sv.ID
 	rec.State = StateStored
@@ -191,6 +179,80 @@ func (r *Rotator) store(ctx context.Context, rec *Record, secret Secret) error {
 		return r.rollback(ctx, rec, err)
 	}
 	return nil
+}
+
+// How store undoes a failed storeBoth.
+const (
+	undoNone     = iota
+	undoAdd      // nothing of the new secret reached the vault: remove the credential
+	undoRollback // the vault holds the new secret: restore the previous version, then remove
+	undoLater    // the vault's state is unknown: leave it to recovery
+)
+
+// storeBoth writes the client ID and the new secret to the vault. With
+// ParallelVaultWrites, when the vault has an earlier secret version to
+// restore, the two writes run in parallel: if only the client ID fails, the new secret is rolled back to
+// that version. Without one, the client ID is written first and the secret
+// only after it succeeded, so a failure never leaves the new secret alone
+// in the vault with nothing to restore. An ambiguous secret write is
+// settled by reading the vault. A panic in either write is raised again
+// here once both have ended.
+func (r *Rotator) storeBoth(ctx context.Context, rec *Record, secret Secret) (idv, sv StoredSecret, undo int, err error) {
+	var idErr, svErr error
+	writeID := func() {
+		idv, idErr = r.Vault.Set(ctx, rec.ClientIDRef, NewSecret(rec.ClientID), SecretProps{
+			ContentType: ContentTypeClientID, NotBefore: rec.Start, Expires: rec.End, Tags: r.clientIDTags(rec),
+		})
+	}
+	writeSecret := func() {
+		sv, svErr = r.Vault.Set(ctx, rec.SecretRef, secret, SecretProps{
+			ContentType: ContentTypeClientSecret, NotBefore: rec.Start, Expires: rec.End, Tags: r.secretTags(rec),
+		})
+	}
+	if !r.ParallelVaultWrites || rec.PreviousVersion == "" {
+		if writeID(); idErr == nil {
+			writeSecret()
+		}
+	} else {
+		var wg sync.WaitGroup
+		panics := make([]any, 2)
+		for i, write := range []func(){writeID, writeSecret} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { panics[i] = recover() }()
+				write()
+			}()
+		}
+		wg.Wait()
+		for _, p := range panics {
+			if p != nil {
+				panic(p)
+			}
+		}
+	}
+	if idErr != nil {
+		idErr = fmt.Errorf("store the client ID in %s: %w", rec.ClientIDRef, idErr)
+	}
+	if errors.Is(svErr, ErrAmbiguous) {
+		// The version may have been written: the vault decides.
+		cur, gerr := r.Vault.Get(ctx, SecretRef{VaultURI: rec.SecretRef.VaultURI, Name: rec.SecretRef.Name})
+		if gerr != nil {
+			return idv, sv, undoLater, errors.Join(idErr, svErr, gerr)
+		}
+		if cur.Tags[TagKeyID] == rec.KeyID {
+			sv, svErr = cur, nil
+		}
+	}
+	switch {
+	case svErr != nil:
+		return idv, sv, undoAdd, errors.Join(idErr, fmt.Errorf("store the client secret in %s: %w", rec.SecretRef, svErr))
+	case idErr != nil && sv.ID != "":
+		return idv, sv, undoRollback, idErr
+	case idErr != nil:
+		return idv, sv, undoAdd, idErr
+	}
+	return idv, sv, undoNone, nil
 }
 
 // verify proves the stored secret works, then schedules the previous

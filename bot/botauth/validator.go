@@ -59,6 +59,7 @@ type Validator struct {
 	keys   KeyResolver
 	now    func() time.Time
 	parser *jwt.Parser
+	seen   verifiedTokens
 }
 
 // Claims are the checked claims of an accepted token.
@@ -126,6 +127,31 @@ func (v *Validator) Validate(ctx context.Context, authHeader, channelID, service
 	if err := checkCompactJWS(raw); err != nil {
 		return Claims{}, fmt.Errorf("%w: malformed token: %w", ErrUnauthorized, err)
 	}
+	tc, key, err := v.verify(ctx, raw)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: verify token: %w", ErrUnauthorized, err)
+	}
+	claims, err := v.checkClaims(tc, serviceURL)
+	if err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	claims.KeyID = key.KeyID
+	if channelID == "" || !slices.Contains(key.Endorsements, channelID) {
+		return Claims{}, fmt.Errorf("%w: signing key %q not endorsed for channel %q", ErrForbidden, key.KeyID, clip(channelID))
+	}
+	return claims, nil
+}
+
+// verify checks raw's signature, or finds it checked already (see
+// verifiedTokens), and returns its claims and the key that signed it.
+func (v *Validator) verify(ctx context.Context, raw string) (*tokenClaims, SigningKey, error) {
+	if seen, ok := v.seen.get(raw); ok {
+		key, err := v.signingKey(ctx, &jwt.Token{Header: seen.header, Method: seen.method})
+		if err == nil && key.PublicKey.Equal(seen.pub) {
+			return &seen.claims, key, nil
+		}
+		// The key changed or went: verify afresh.
+	}
 	var (
 		tc  tokenClaims
 		key SigningKey
@@ -138,18 +164,12 @@ func (v *Validator) Validate(ctx context.Context, authHeader, channelID, service
 		}
 		return key.PublicKey, nil
 	}
-	if _, err := v.parser.ParseWithClaims(raw, &tc, keyFunc); err != nil {
-		return Claims{}, fmt.Errorf("%w: verify token: %w", ErrUnauthorized, err)
-	}
-	claims, err := v.checkClaims(&tc, serviceURL)
+	tok, err := v.parser.ParseWithClaims(raw, &tc, keyFunc)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return nil, SigningKey{}, err
 	}
-	claims.KeyID = key.KeyID
-	if channelID == "" || !slices.Contains(key.Endorsements, channelID) {
-		return Claims{}, fmt.Errorf("%w: signing key %q not endorsed for channel %q", ErrForbidden, key.KeyID, clip(channelID))
-	}
-	return claims, nil
+	v.seen.put(raw, &verified{header: tok.Header, method: tok.Method, pub: key.PublicKey, claims: tc})
+	return &tc, key, nil
 }
 
 // signingKey is the parser's key function: RSA PKCS#1 v1.5 only, a kid,

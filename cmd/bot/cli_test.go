@@ -223,8 +223,10 @@ func TestCLIExitCodes(t *testing.T) {
 func TestCLIRecoversAfterACrash(t *testing.T) {
 	f := newFakeAzure()
 	env := testEnv(t)
-	// The process dies right after Graph minted the secret.
+	// The process dies right after Graph minted the secret, before either
+	// vault write (they run in parallel, so both are crash points).
 	f.faults.Inject(rotationtest.Call{Op: "vault.Set", N: 1}, rotationtest.CrashBefore)
+	f.faults.Inject(rotationtest.Call{Op: "vault.Set", N: 2}, rotationtest.CrashBefore)
 	if r := f.run(t, env, "rotate", "--app", testClient, "--vault", "kv-payments"); r.code != -1 {
 		t.Fatalf("expected a crash, got %d", r.code)
 	}

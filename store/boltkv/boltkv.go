@@ -7,7 +7,8 @@
 // version comes from the bucket's sequence, so it grows with every write,
 // and the ETag is its 16-digit hex form. A re-created key therefore never
 // gets an ETag it had before. bbolt serializes writers and locks the file,
-// so only one process uses it at a time. The package never logs.
+// so only one process uses it at a time; concurrent writes of one process
+// share commits (group.go). The package never logs.
 package boltkv
 
 import (
@@ -48,7 +49,8 @@ type Options struct {
 // and List return an error wrapping ErrCorrupt for a damaged item, and every
 // method returns ctx.Err() when ctx is done before it starts.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	group group // writes waiting for the next commit (group.go)
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -130,7 +132,7 @@ func (s *Store) Create(ctx context.Context, table, key string, value []byte) (st
 		return "", fmt.Errorf("create in %s: %w", table, err)
 	}
 	var etag string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(table))
 		if err != nil {
 			return err
@@ -156,7 +158,7 @@ func (s *Store) Update(ctx context.Context, table, key string, value []byte, eta
 		return "", fmt.Errorf("update %s %q: empty etag: %w", table, key, kv.ErrInvalid)
 	}
 	var next string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		raw := get(tx, table, key)
 		if raw == nil {
 			return kv.ErrNotFound
@@ -182,7 +184,7 @@ func (s *Store) Delete(ctx context.Context, table, key, etag string) error {
 	if err := check(ctx, table, key); err != nil {
 		return fmt.Errorf("delete in %s: %w", table, err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		raw := get(tx, table, key)
 		if raw == nil {
 			return nil
