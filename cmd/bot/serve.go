@@ -174,12 +174,12 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	}
 	s.rot.Progress = srv.OnProgress
 	logStartup(log, cfg, scfg, pc, s.state)
-	if s.state.Kind == storeBolt {
-		// The only process on this file: settle what a crash left now. On
-		// a shared store the scheduler does it, under its lease, once the
-		// dead replica's claim on each rotation has run out.
-		c.recoverFirst(ctx, s)
-	}
+	// What a crash left unfinished is settled by the scheduler's first
+	// tick, right after the server starts (on the bbolt file at once: its
+	// lease is this process's). Not before serving: recovering a rotation
+	// can wait a minute for a lagging directory listing, and a server that
+	// does not answer its health probe meanwhile is restarted by its
+	// orchestrator, again and again.
 	if err := run(ctx, srv, log); err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
