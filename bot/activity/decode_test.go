@@ -29,12 +29,17 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty type", `{"type":""}`, ErrNoType},
 		{"type not a string", `{"type":5}`, nil},
 		{"entities not an array", `{"type":"message","entities":{"type":"mention"}}`, nil},
-		{"bad timestamp", `{"type":"message","timestamp":"yesterday"}`, nil},
+		{"bad timestamp", `{"type":"message","timestamp":"yesterday"}`, ErrMalformed},
 		{"too large", huge, ErrTooLarge},
+		{"too deep", `{"type":"message","value":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, ErrTooDeep},
+		{"too deep unbalanced", `{"type":"message","value":` + strings.Repeat(`{"a":`, 100000), ErrTooDeep},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a, err := Decode([]byte(c.body))
+			if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrNotObject) && !errors.Is(err, ErrTooDeep) && !errors.Is(err, ErrNoType) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("err = %v wraps no sentinel", err)
+			}
 			if err == nil {
 				t.Fatalf("Decode accepted %q as %+v", c.name, a)
 			}
@@ -171,5 +176,22 @@ func TestFromActivity(t *testing.T) {
 	}
 	if got != want {
 		t.Fatalf("FromActivity = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDecodeDepthLimit(t *testing.T) {
+	at := func(n int) string {
+		return `{"type":"message","value":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`
+	}
+	if _, err := Decode([]byte(at(MaxDepth))); err != nil {
+		t.Fatalf("%d deep refused: %v", MaxDepth, err)
+	}
+	if _, err := Decode([]byte(at(MaxDepth + 1))); !errors.Is(err, ErrTooDeep) {
+		t.Fatalf("%d deep: %v", MaxDepth+1, err)
+	}
+	// Brackets in strings, escaped quotes included, do not count.
+	s := `{"type":"message","text":"\"` + strings.Repeat("[{", 200) + `"}`
+	if _, err := Decode([]byte(s)); err != nil {
+		t.Fatalf("brackets in a string: %v", err)
 	}
 }
