@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -47,39 +49,72 @@ func (s *Server) onInvoke(c echo.Context, in *incoming) error {
 		return c.JSON(http.StatusOK, InvokeResponse{StatusCode: http.StatusNotImplemented, Type: InvokeTypeError,
 			Value: InvokeError{Code: "NotImplemented", Message: "Keyturn does not handle " + in.act.Name}})
 	}
+	a, err := decodeExecute(in.act.Value)
+	if err != nil {
+		return c.JSON(http.StatusOK, invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read."))
+	}
+	return c.JSON(http.StatusOK, s.cardAction(c, in, a))
+}
+
+// errActionUnreadable means a card action's value or data is not the JSON
+// Keyturn's cards send. Its text never quotes the value.
+var errActionUnreadable = errors.New("card action unreadable")
+
+// decodeExecute reads an adaptiveCard/action invoke's value: an object
+// whose action is an Action.Execute with a string verb and, optionally,
+// data. Errors: errActionUnreadable.
+func decodeExecute(value json.RawMessage) (cardAction, error) {
 	var v struct {
-		Action struct {
+		Action *struct {
 			Type string          `json:"type"`
 			Verb string          `json:"verb"`
 			Data json.RawMessage `json:"data"`
 		} `json:"action"`
 		Trigger string `json:"trigger"`
 	}
-	if err := json.Unmarshal(in.act.Value, &v); err != nil || v.Action.Type != "Action.Execute" {
-		return c.JSON(http.StatusOK, invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read."))
+	if err := json.Unmarshal(value, &v); err != nil || v.Action == nil || v.Action.Type != "Action.Execute" {
+		return cardAction{}, errActionUnreadable
 	}
-	return c.JSON(http.StatusOK, s.cardAction(c, in, cardAction{Verb: v.Action.Verb, Data: v.Action.Data}))
+	return cardAction{Verb: v.Action.Verb, Data: v.Action.Data}, nil
+}
+
+// decodeSubmit reads an Action.Submit message's value: an object with a
+// string verb, whose whole value is the action's data. Errors:
+// errActionUnreadable.
+func decodeSubmit(value json.RawMessage) (cardAction, error) {
+	var v struct {
+		Verb string `json:"verb"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil || bytes.TrimSpace(value)[0] != '{' {
+		return cardAction{}, errActionUnreadable
+	}
+	return cardAction{Verb: v.Verb, Data: value}, nil
 }
 
 // actionData reads a card action's data; Input values (the reject reason)
-// arrive merged into it.
-func actionData(raw json.RawMessage) cards.ActionData {
+// arrive merged into it. Absent or null data is the zero ActionData; data
+// that is not an object of strings is refused whole (errActionUnreadable),
+// never half-read. The reason is taken as sent; the domain clips it.
+func actionData(raw json.RawMessage) (cards.ActionData, error) {
 	var d cards.ActionData
-	_ = json.Unmarshal(raw, &d)
-	return d
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return d, nil
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return cards.ActionData{}, errActionUnreadable
+	}
+	return d, nil
 }
 
 // onSubmit handles an Action.Submit click (a message with a value and no
 // text): the same actions as Action.Execute, with any answer posted in the
 // thread since a submit has no response contract.
 func (s *Server) onSubmit(c echo.Context, in *incoming) error {
-	var v struct {
-		Verb string `json:"verb"`
-	}
-	if err := json.Unmarshal(in.act.Value, &v); err != nil {
+	a, err := decodeSubmit(in.act.Value)
+	if err != nil {
 		return c.NoContent(http.StatusOK)
 	}
-	resp := s.cardAction(c, in, cardAction{Verb: v.Verb, Data: in.act.Value})
+	resp := s.cardAction(c, in, a)
 	if msg, ok := resp.Value.(InvokeError); ok {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, msg.Message) })
 	}
@@ -92,7 +127,10 @@ func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeRe
 	ctx := c.Request().Context()
 	switch verb := strings.ToLower(a.Verb); verb {
 	case "approve", "reject", "refresh":
-		data := actionData(a.Data)
+		data, err := actionData(a.Data)
+		if err != nil {
+			return invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read.")
+		}
 		if verb != "refresh" {
 			first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
 			if err != nil {
