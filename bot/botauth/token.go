@@ -47,6 +47,36 @@ type tokenClaims struct {
 	AuthorizedParty string           `json:"azp"`
 }
 
+// UnmarshalJSON reads the claims by their exact names. encoding/json would
+// match keys case-insensitively, so "Aud" or "ISS" would count as aud or
+// iss; RFC 7519 claim names are case-sensitive, and a claim under another
+// spelling is not that claim. A known claim of the wrong JSON type is an
+// error.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		return errors.New("claims are not an object")
+	}
+	*c = tokenClaims{}
+	for name, dst := range map[string]any{
+		"iss": &c.Issuer, "exp": &c.ExpiresAt, "nbf": &c.NotBefore, "serviceurl": &c.ServiceURL,
+		"appid": &c.AppID, "azp": &c.AuthorizedParty,
+	} {
+		if raw, ok := m[name]; ok {
+			if err := json.Unmarshal(raw, dst); err != nil {
+				return fmt.Errorf("claim %s: %w", name, err)
+			}
+		}
+	}
+	if raw, ok := m["aud"]; ok && string(raw) != "null" {
+		c.Audience = raw
+	}
+	return nil
+}
+
 // Valid satisfies jwt.Claims. The parser is configured not to call it;
 // Validate checks the claims itself with its clock and ClockSkew.
 func (*tokenClaims) Valid() error { return nil }

@@ -168,6 +168,11 @@ func TestValidateMatrix(t *testing.T) {
 		{name: "issuer with trailing slash", header: withClaims(set("iss", DefaultIssuer+"/")), want: 401},
 		{name: "issuer in other case", header: withClaims(set("iss", "https://API.botframework.com")), want: 401},
 		{name: "missing issuer", header: withClaims(del("iss")), want: 401},
+		// Claim names are case-sensitive (RFC 7519 §4): found by FuzzClaims.
+		{name: "aud only under another case", header: withClaims(del("aud"), set("Aud", testAppID)), want: 401},
+		{name: "iss only under another case", header: withClaims(del("iss"), set("ISS", DefaultIssuer)), want: 401},
+		{name: "wrong aud beside a right Aud", header: withClaims(set("aud", "other"), set("AUD", testAppID)), want: 401},
+		{name: "serviceurl only as serviceUrl", header: withClaims(del("serviceurl"), set("serviceUrl", testServiceURL)), want: 401},
 		{name: "wrong audience", header: withClaims(set("aud", "another-bot")), want: 401},
 		{name: "audience array of exactly the app id accepted", header: withClaims(set("aud", []string{testAppID})), want: 200},
 		{name: "audience array containing the app id among others", header: withClaims(set("aud", []string{"another-bot", testAppID})), want: 401},
