@@ -431,7 +431,8 @@ func (c *policyCheck) apps(pc *policyConfig, pf policyFile, cloud azcloud.Cloud,
 		case id == "":
 			c.addf(at+".client_id", "missing")
 		case !rotation.IsGUID(id):
-			c.addf(at+".client_id", "%q is not an application (client) ID (GUID)", a.ClientID)
+			// Not repeated: a client secret pasted here by mistake would go to the logs.
+			c.addf(at+".client_id", "not an application (client) ID (GUID)%s", notRepeated)
 		case byClientID[id] != "":
 			c.addf(at+".client_id", "%s is also %s", id, byClientID[id])
 		case p.OwnClientID != "" && strings.EqualFold(id, p.OwnClientID):
@@ -506,6 +507,9 @@ func (c *policyCheck) secretName(path, set, def string, p rotation.Policy) strin
 		name, what = def, "the default name %q"
 	}
 	switch {
+	case !rotation.ValidSecretName(name) && set != "":
+		// Not repeated: a secret value pasted where its name belongs would go to the logs.
+		c.addf(path, "not a valid Key Vault secret name (1-127 letters, digits and dashes)%s", notRepeated)
 	case !rotation.ValidSecretName(name):
 		c.addf(path, what+" is not a valid Key Vault secret name (1-127 letters, digits and dashes)", name)
 	case !p.SecretNameAllowed(name):
@@ -513,6 +517,10 @@ func (c *policyCheck) secretName(path, set, def string, p rotation.Policy) strin
 	}
 	return name
 }
+
+// notRepeated ends a problem whose value the message leaves out because a
+// secret could have been pasted there.
+const notRepeated = "; the value is not repeated here in case it is a secret"
 
 // appendNew appends v to list unless it is there already (case-insensitive).
 func appendNew(list []string, v string) []string {
