@@ -65,6 +65,8 @@ type capture struct {
 	downStatus int
 	// typing counts typing indicators, kept apart from the posts.
 	typing int
+	// hold, when set, keeps every post waiting until it is closed.
+	hold chan struct{}
 }
 
 // setDown makes the connector answer 503 (true) or work again (false).
@@ -86,8 +88,11 @@ func newCapture(t testing.TB) *capture {
 	c := &capture{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
-		down, status := c.down, c.downStatus
+		down, status, hold := c.down, c.downStatus, c.hold
 		c.mu.Unlock()
+		if hold != nil && r.Method == http.MethodPost {
+			<-hold
+		}
 		if down {
 			w.WriteHeader(status)
 			return
@@ -244,7 +249,9 @@ type harnessOpts struct {
 	// scheduler's ticks alone.
 	noServe bool
 	// dedup wraps the store's de-duplication (nil: the store itself).
-	dedup func(Deduper) Deduper
+	dedup   func(Deduper) Deduper
+	workers int
+	limits  Limits
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -322,7 +329,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			VaultURI: func(v string) (string, error) {
 				return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil
 			}},
-		Log: log, Queue: o.queue, Now: clock.Now,
+		Log: log, Queue: o.queue, Workers: o.workers, Limits: o.limits, Now: clock.Now,
 		Tenants: o.tenants, SingleProcess: o.single,
 	}
 	if o.single {

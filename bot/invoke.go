@@ -125,12 +125,17 @@ func (s *Server) onSubmit(c echo.Context, in *incoming) error {
 // decided twice: it is answered with the request's current card.
 func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeResponse {
 	ctx := c.Request().Context()
-	switch verb := strings.ToLower(a.Verb); verb {
-	case "approve", "reject", "refresh":
-		data, err := actionData(a.Data)
-		if err != nil {
+	verb := strings.ToLower(a.Verb)
+	var data cards.ActionData
+	switch verb {
+	case "approve", "reject", "refresh", cards.VerbRadarRequest:
+		var err error
+		if data, err = actionData(a.Data); err != nil {
 			return invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read.")
 		}
+	}
+	switch verb {
+	case "approve", "reject", "refresh":
 		if verb != "refresh" {
 			first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
 			if err != nil {
@@ -142,7 +147,7 @@ func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeRe
 		}
 		return s.decide(ctx, in, verb, data)
 	case cards.VerbRadarRequest:
-		return s.radarRequest(ctx, in, actionData(a.Data))
+		return s.radarRequest(ctx, in, data)
 	case "help":
 		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Type @" + s.cfg.BotName + " help for the commands."}
 	}

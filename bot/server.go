@@ -87,6 +87,8 @@ type Config struct {
 	// NewID makes request IDs; nil uses rotation-style random hex.
 	NewID func() string
 
+	// Limits are the HTTP server's timeouts and header limit.
+	Limits       Limits
 	MaxBodyBytes int64
 	Workers      int
 	// Queue bounds the jobs waiting for a worker (and the activities
@@ -152,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NewID == nil {
 		cfg.NewID = randomID
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
 	cfg.MaxBodyBytes = orDefault(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	cfg.Workers = orDefault(cfg.Workers, DefaultWorkers)
 	cfg.Queue = orDefault(cfg.Queue, DefaultQueue)
@@ -201,7 +204,7 @@ func (s *Server) routes() *echo.Echo {
 	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.cfg.NewID}))
 	e.Use(s.accessLog)
-	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.MaxBodyBytes)))
+	e.Use(s.limitBody)
 	e.POST("/api/messages", s.messages, s.emulatorGuard)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
@@ -258,7 +261,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	schedCtx, stopSched := context.WithCancel(context.Background())
 	schedDone := make(chan struct{})
 	go func() { defer close(schedDone); s.schedule(schedCtx) }()
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	srv := s.httpServer()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
