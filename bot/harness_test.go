@@ -67,6 +67,17 @@ type capture struct {
 	typing int
 	// hold, when set, keeps every post waiting until it is closed.
 	hold chan struct{}
+	// countOnly keeps no post (all returns none), only counts them, and
+	// hands each body to inspect if set: for long runs.
+	countOnly bool
+	inspect   func(body []byte)
+}
+
+// posts returns how many posts arrived (typing indicators apart).
+func (c *capture) posts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
 }
 
 // setDown makes the connector answer 503 (true) or work again (false).
@@ -88,7 +99,7 @@ func newCapture(t testing.TB) *capture {
 	c := &capture{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
-		down, status, hold := c.down, c.downStatus, c.hold
+		down, status, hold, countOnly := c.down, c.downStatus, c.hold, c.countOnly
 		c.mu.Unlock()
 		if hold != nil && r.Method == http.MethodPost {
 			<-hold
@@ -103,7 +114,11 @@ func newCapture(t testing.TB) *capture {
 		}
 		b, _ := io.ReadAll(r.Body)
 		var body map[string]any
-		_ = json.Unmarshal(b, &body)
+		if countOnly && !bytes.Contains(b, []byte(`"typing"`)) {
+			body = map[string]any{}
+		} else {
+			_ = json.Unmarshal(b, &body)
+		}
 		if body["type"] == "typing" {
 			c.mu.Lock()
 			c.typing++
@@ -114,8 +129,14 @@ func newCapture(t testing.TB) *capture {
 		c.mu.Lock()
 		c.seq++
 		id := fmt.Sprintf("act-%d", c.seq)
-		c.reqs = append(c.reqs, posted{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Raw: string(b)})
+		if !countOnly {
+			c.reqs = append(c.reqs, posted{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Raw: string(b)})
+		}
+		inspect := c.inspect
 		c.mu.Unlock()
+		if inspect != nil {
+			inspect(b)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"id":%q}`, id)
 	}))
@@ -252,12 +273,19 @@ type harnessOpts struct {
 	dedup   func(Deduper) Deduper
 	workers int
 	limits  Limits
+	// logTo, when set, receives the logs instead of the harness's buffer
+	// (which keeps every line): for long runs.
+	logTo io.Writer
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &syncBuffer{}}
-	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logTo io.Writer = h.logs
+	if o.logTo != nil {
+		logTo = o.logTo
+	}
+	log := slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	policy := rotation.DefaultPolicy()
 	policy.AllowedVaults = []string{testVault}
 	if f := o.from; f != nil {
