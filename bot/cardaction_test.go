@@ -10,7 +10,8 @@ import (
 )
 
 // A click whose data is half valid (the right request and digest, a field
-// of the wrong type) is refused whole: the request is not decided.
+// of the wrong type) is refused whole: the request is not decided, and a
+// secret pasted into the reason reaches no log, post or audit record.
 func TestMalformedCardDataDecidesNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
@@ -21,7 +22,7 @@ func TestMalformedCardDataDecidesNothing(t *testing.T) {
 	if m == nil {
 		t.Fatal("no request in the card")
 	}
-	for i, extra := range []map[string]any{{"reason": []string{"x"}}, {"reason": 5}, {"requestId": m[1], "digest": 7}} {
+	for i, extra := range []map[string]any{{"reason": []string{fuzzCanary}}, {"reason": 5}, {"requestId": m[1], "digest": 7}} {
 		_, resp := h.invoke(t, adminOID, fmt.Sprintf("inv-bad-%d", i), "approve", m[1], m[2], extra)
 		if resp["statusCode"] != float64(http.StatusBadRequest) || !strings.Contains(fmt.Sprint(resp["value"]), "could not be read") {
 			t.Fatalf("data %v: %v", extra, resp)
@@ -36,4 +37,5 @@ func TestMalformedCardDataDecidesNothing(t *testing.T) {
 	if _, resp := h.invoke(t, adminOID, "inv-good", "approve", m[1], m[2], nil); resp["statusCode"] != float64(http.StatusOK) {
 		t.Fatalf("approve: %v", resp)
 	}
+	h.noCanary(t)
 }

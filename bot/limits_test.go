@@ -43,13 +43,31 @@ func cutOff(t *testing.T, c net.Conn) string {
 	return got.String()
 }
 
+// noCanary fails the test if the canary reached a log line, a post to
+// Teams, an audit record or one of the responses given.
+func (h *harness) noCanary(t *testing.T, responses ...string) {
+	t.Helper()
+	seen := append([]string{h.logs.String()}, responses...)
+	for _, p := range h.conn.all() {
+		seen = append(seen, p.Raw)
+	}
+	for _, e := range h.audit.Events() {
+		seen = append(seen, fmt.Sprintf("%+v", e))
+	}
+	for _, s := range seen {
+		if strings.Contains(s, fuzzCanary) {
+			t.Fatalf("the canary leaked: %.300s", s)
+		}
+	}
+}
+
 // A client that trickles its headers (slowloris), or stalls in its body,
 // is cut off by the server's timeouts while other clients are served, and
 // nothing it sent is processed.
 func TestSlowClientsAreCutOffAndOthersServed(t *testing.T) {
 	h := newHarness(t, harnessOpts{limits: Limits{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: time.Second}})
 	body := as(t, fixture(t, "activity/channel_mention.json"), nobodyID)
-	body = withField(t, body, "text", "<at>Keyturn</at> help")
+	body = withField(t, body, "text", "<at>Keyturn</at> help "+fuzzCanary)
 	token := "Bearer " + h.iss.Token(botauthtest.TokenOptions{ServiceURL: "https://smba.trafficmanager.net/amer/<tenant-id>/"})
 
 	const slow = 20
@@ -98,6 +116,7 @@ func TestSlowClientsAreCutOffAndOthersServed(t *testing.T) {
 	}
 	waitFor(t, "the replies to the normal requests", func() bool { return len(h.conn.all()) == 5 })
 
+	var answers []string
 	for _, c := range headers {
 		if got := cutOff(t, c); got != "" {
 			t.Fatalf("a trickling client got an answer: %q", got)
@@ -110,7 +129,9 @@ func TestSlowClientsAreCutOffAndOthersServed(t *testing.T) {
 		if strings.HasPrefix(got, "HTTP/1.1 2") {
 			t.Fatalf("a stalled body was accepted: %q", got)
 		}
+		answers = append(answers, got)
 	}
+	h.noCanary(t, answers...)
 	if len(h.conn.all()) != 5 || len(h.audit.Events()) != 0 {
 		t.Fatalf("a slow client's request was processed: %d posts, audit %v", len(h.conn.all()), h.audit.Types())
 	}
@@ -121,9 +142,12 @@ func TestSlowClientsAreCutOffAndOthersServed(t *testing.T) {
 // activity.MaxDepth 400; none of them is processed.
 func TestOversizedAndDeeplyNestedRequestsChangeNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	base := as(t, fixture(t, "activity/channel_mention.json"), devOID) // a rotate request, were it processed
+	// A rotate request, were it processed, with the canary pasted after it.
+	base := as(t, fixture(t, "activity/channel_mention.json"), devOID)
+	base = withField(t, base, "text", "<at>Keyturn</at> rotate payments-api "+fuzzCanary)
 	token := "Bearer " + h.iss.Token(botauthtest.TokenOptions{ServiceURL: "https://smba.trafficmanager.net/amer/<tenant-id>/"})
 	big := withField(t, base, "text", "<at>Keyturn</at> help "+strings.Repeat("x", DefaultMaxBodyBytes))
+	var answers []string
 	post := func(body io.Reader, header http.Header) int {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, h.base+"/api/messages", body)
@@ -136,7 +160,9 @@ func TestOversizedAndDeeplyNestedRequestsChangeNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		answers = append(answers, string(b))
 		return resp.StatusCode
 	}
 	cases := []struct {
@@ -167,9 +193,10 @@ func TestOversizedAndDeeplyNestedRequestsChangeNothing(t *testing.T) {
 			t.Fatalf("unexpected audit record %+v", e)
 		}
 	}
-	if n := len(h.conn.all()); n != 1 {
+	if n := len(h.conn.all()); n != 1 || !strings.Contains(h.conn.all()[0].Raw, "too many words") {
 		t.Fatalf("%d posts: a refused request was processed", n)
 	}
+	h.noCanary(t, answers...)
 }
 
 // nested returns a JSON array nested n deep.
@@ -194,7 +221,7 @@ func TestFullQueueAnswers503AndTheRetryIsServed(t *testing.T) {
 		}
 	}
 	t.Cleanup(release)
-	base := withField(t, as(t, fixture(t, "activity/channel_mention.json"), nobodyID), "text", "<at>Keyturn</at> help")
+	base := withField(t, as(t, fixture(t, "activity/channel_mention.json"), nobodyID), "text", "<at>Keyturn</at> help "+fuzzCanary)
 
 	var accepted []string
 	refused := ""
@@ -236,4 +263,5 @@ func TestFullQueueAnswers503AndTheRetryIsServed(t *testing.T) {
 	if n := len(h.conn.all()); n != len(accepted)+1 {
 		t.Fatalf("%d posts for %d activities", n, len(accepted)+1)
 	}
+	h.noCanary(t)
 }
