@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,4 +265,59 @@ func TestFullQueueAnswers503AndTheRetryIsServed(t *testing.T) {
 		t.Fatalf("%d posts for %d activities", n, len(accepted)+1)
 	}
 	h.noCanary(t)
+}
+
+// An approval that arrives while the queue is full is answered (Teams will
+// not re-deliver the click) and its rotation waits: the scheduler's next
+// tick starts it, once.
+func TestApprovalDuringAFullQueueIsRunByTheScheduler(t *testing.T) {
+	h := newHarness(t, harnessOpts{workers: 1, queue: 1})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card", func() bool { return len(h.conn.all()) == 1 })
+	m := actionRE.FindStringSubmatch(h.conn.all()[0].Raw)
+	if m == nil {
+		t.Fatal("no request in the card")
+	}
+
+	hold := make(chan struct{})
+	h.conn.mu.Lock()
+	h.conn.hold = hold
+	h.conn.mu.Unlock()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hold)
+		}
+	}
+	t.Cleanup(release)
+	help := withField(t, as(t, fixture(t, "activity/channel_mention.json"), nobodyID), "text", "<at>Keyturn</at> help")
+	full := false
+	for i := 0; i < 20 && !full; i++ {
+		code, _ := h.sendSigned(withField(t, help, "id", fmt.Sprintf("busy-%d", i)))
+		full = code == http.StatusServiceUnavailable
+	}
+	if !full {
+		t.Fatal("the queue never filled")
+	}
+	if _, resp := h.invoke(t, adminOID, "inv-approve", "approve", m[1], m[2], nil); resp["statusCode"] != float64(http.StatusOK) {
+		t.Fatalf("approve: %v", resp)
+	}
+	if !strings.Contains(h.logs.String(), "approved rotation not queued") || h.rotations() != 0 {
+		t.Fatalf("the run was queued in a full queue (%d rotations)", h.rotations())
+	}
+	release()
+
+	h.srv.tick(context.Background())
+	waitFor(t, "the done card", func() bool {
+		all := h.conn.all()
+		return strings.Contains(all[len(all)-1].Raw, testVault+"secrets/payments-api-client-secret/")
+	})
+	h.srv.tick(context.Background())
+	h.shutdown()
+	if h.rotations() != 1 {
+		t.Fatalf("%d rotations for one approval", h.rotations())
+	}
 }
