@@ -65,8 +65,10 @@ type capture struct {
 	downStatus int
 	// typing counts typing indicators, kept apart from the posts.
 	typing int
-	// hold, when set, keeps every post waiting until it is closed.
+	// hold, when set, keeps every post waiting until it is closed; held
+	// counts the posts that waited.
 	hold chan struct{}
+	held int
 	// countOnly keeps no post (all returns none), only counts them, and
 	// hands each body to inspect if set: for long runs.
 	countOnly bool
@@ -102,6 +104,9 @@ func newCapture(t testing.TB) *capture {
 		down, status, hold, countOnly := c.down, c.downStatus, c.hold, c.countOnly
 		c.mu.Unlock()
 		if hold != nil && r.Method == http.MethodPost {
+			c.mu.Lock()
+			c.held++
+			c.mu.Unlock()
 			<-hold
 		}
 		if down {

@@ -200,6 +200,19 @@ func TestOversizedAndDeeplyNestedRequestsChangeNothing(t *testing.T) {
 	h.noCanary(t, answers...)
 }
 
+// holdPosts keeps every post to Teams waiting, and so the job that makes
+// it, until release is called (at the latest when the test ends).
+func (h *harness) holdPosts(t *testing.T) (release func()) {
+	hold := make(chan struct{})
+	h.conn.mu.Lock()
+	h.conn.hold = hold
+	h.conn.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	return release
+}
+
 // nested returns a JSON array nested n deep.
 func nested(n int) json.RawMessage {
 	return json.RawMessage(strings.Repeat("[", n) + strings.Repeat("]", n))
@@ -210,18 +223,7 @@ func nested(n int) json.RawMessage {
 // accepted is lost and nothing runs twice.
 func TestFullQueueAnswers503AndTheRetryIsServed(t *testing.T) {
 	h := newHarness(t, harnessOpts{workers: 1, queue: 1})
-	hold := make(chan struct{})
-	h.conn.mu.Lock()
-	h.conn.hold = hold
-	h.conn.mu.Unlock()
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(hold)
-		}
-	}
-	t.Cleanup(release)
+	release := h.holdPosts(t)
 	base := withField(t, as(t, fixture(t, "activity/channel_mention.json"), nobodyID), "text", "<at>Keyturn</at> help "+fuzzCanary)
 
 	var accepted []string
@@ -281,23 +283,25 @@ func TestApprovalDuringAFullQueueIsRunByTheScheduler(t *testing.T) {
 		t.Fatal("no request in the card")
 	}
 
-	hold := make(chan struct{})
-	h.conn.mu.Lock()
-	h.conn.hold = hold
-	h.conn.mu.Unlock()
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(hold)
-		}
-	}
-	t.Cleanup(release)
+	release := h.holdPosts(t)
 	help := withField(t, as(t, fixture(t, "activity/channel_mention.json"), nobodyID), "text", "<at>Keyturn</at> help")
-	full := false
-	for i := 0; i < 20 && !full; i++ {
+	busy := func(i int) int {
 		code, _ := h.sendSigned(withField(t, help, "id", fmt.Sprintf("busy-%d", i)))
-		full = code == http.StatusServiceUnavailable
+		return code
+	}
+	// The worker takes a job and waits at the connector; then the queue
+	// fills, and stays full.
+	if busy(0) != http.StatusOK {
+		t.Fatal("the first job was refused")
+	}
+	waitFor(t, "the worker to be busy", func() bool {
+		h.conn.mu.Lock()
+		defer h.conn.mu.Unlock()
+		return h.conn.held == 1
+	})
+	full := false
+	for i := 1; i < 20 && !full; i++ {
+		full = busy(i) == http.StatusServiceUnavailable
 	}
 	if !full {
 		t.Fatal("the queue never filled")
@@ -309,6 +313,7 @@ func TestApprovalDuringAFullQueueIsRunByTheScheduler(t *testing.T) {
 		t.Fatalf("the run was queued in a full queue (%d rotations)", h.rotations())
 	}
 	release()
+	waitFor(t, "room in the queue", func() bool { return len(h.srv.pool.queue) == 0 })
 
 	h.srv.tick(context.Background())
 	waitFor(t, "the done card", func() bool {
