@@ -29,6 +29,11 @@ const (
 	// carries it, so finding it anywhere means a secret leaked.
 	secretMarker = "~KEYTURN-SANDBOX-SECRET~"
 	step         = 30 * time.Second
+	// settle bounds how long a restarted Keyturn may take to finish or undo
+	// what the crash left: recovering a pending rotation keeps listing the
+	// app for up to a minute before it believes no credential was made (a
+	// lagging directory replica must not fool it).
+	settle = 2 * time.Minute
 )
 
 // readyLine is the sandbox's banner line naming the page.
@@ -103,7 +108,7 @@ func TestCrashMatrix(t *testing.T) {
 	}
 	t.Logf("a clean start, request, approval and rotation take %d crash-point steps: %s", len(calls), strings.Join(names, " "))
 
-	cases := 0
+	cases, unreached := 0, 0
 	for _, c := range calls {
 		for _, when := range []string{"before", "after"} {
 			at := fmt.Sprintf("%s:%s:%d", c.name, when, c.n)
@@ -111,7 +116,10 @@ func TestCrashMatrix(t *testing.T) {
 			t.Run(strings.NewReplacer(":", "_", ".", "-").Replace(at), func(t *testing.T) {
 				r := &run{t: t, bin: bin, tenant: tenant, dir: filepath.Join(work, fmt.Sprintf("case-%d", cases)), env: []string{"KEYTURN_CRASH_AT=" + at}}
 				if r.start() && !r.flowUntilCrash() {
-					t.Fatalf("%s was never reached: the flow does not follow the trace", at)
+					// A step the traced run's background work made (an
+					// audit record of a scheduler tick) need not recur.
+					unreached++
+					t.Skipf("%s was not reached on this run's path", at)
 				}
 				r.env = nil
 				if !r.start() {
@@ -123,7 +131,10 @@ func TestCrashMatrix(t *testing.T) {
 			})
 		}
 	}
-	t.Logf("%d crash cases over %d steps", cases, len(calls))
+	t.Logf("%d crash cases over %d steps; %d not reached on their run's path", cases, len(calls), unreached)
+	if unreached > cases/10 {
+		t.Errorf("%d of %d crash points were not reached: the trace no longer describes the flow", unreached, cases)
+	}
 }
 
 // call is one step of the trace: its name and which occurrence it is.
@@ -403,7 +414,11 @@ func (r *run) waitFinal() error {
 }
 
 func (r *run) waitFor(what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(step)
+	return r.waitUpTo(step, what, cond)
+}
+
+func (r *run) waitUpTo(d time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(d)
 	for {
 		ok, err := cond()
 		if errors.Is(err, errDied) {
@@ -449,7 +464,7 @@ func (r *run) finish() {
 			r.t.Fatalf("asking again after the restart: %v\n%s", err, r.out)
 		}
 	}
-	if err := r.waitFor("the card to leave 'rotating'", func() (bool, error) {
+	if err := r.waitUpTo(settle, "the card to leave 'rotating'", func() (bool, error) {
 		text, err := r.cardText(r.card)
 		return err == nil && (title(text) == pendingTitle || finalText(text)), err
 	}); err != nil {
