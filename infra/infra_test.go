@@ -1,0 +1,334 @@
+// Package infra holds no Go code: its tests keep the deployment files
+// (Bicep, grant-permissions.sh, the Dockerfile) in step with the program,
+// since neither a Bicep CLI nor Azure is available to CI.
+package infra
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const (
+	principal = "6f8b4c2d-3e5a-4b7c-9d0e-1f2a3b4c5d6e"
+	app1      = "7f8e9d0c-1b2a-4c3d-9e4f-5a6b7c8d9e0f"
+	app2      = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+)
+
+// The app role IDs testdata/az gives Graph's permissions.
+var (
+	graphRoles = map[string]string{
+		"Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
+		"User.Read.All":                 "df021288-bdef-4463-88db-98f22de89214",
+		"GroupMember.Read.All":          "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+		"RoleManagement.Read.Directory": "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+		"Application.Read.All":          "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+	}
+	extraRole = "19dbc75e-c2e2-444c-a770-ec69d8559fc7" // Directory.ReadWrite.All
+)
+
+// grant runs grant-permissions.sh with testdata/az as the Azure CLI and
+// state as its tenant, and returns its output and exit code.
+func grant(t *testing.T, state string, args ...string) (string, int) {
+	t.Helper()
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{"grant-permissions.sh"}, args...)...)
+	cmd.Env = append(os.Environ(), "PATH="+testdata+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKE_AZ_STATE="+state)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(b))
+	sort.Strings(lines)
+	return lines
+}
+
+// changingCalls are the az calls that change something.
+func changingCalls(t *testing.T, state string) []string {
+	var out []string
+	b, _ := os.ReadFile(filepath.Join(state, "calls"))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "rest --method POST") || strings.HasPrefix(l, "ad app owner add") || strings.HasPrefix(l, "role assignment create") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestGrantPermissionsIsSafeToRunTwice(t *testing.T) {
+	state := t.TempDir()
+	held := graphRoles["User.Read.All"] + "\n" + extraRole + "\n"
+	if err := os.WriteFile(filepath.Join(state, "held"), []byte(held), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--principal-id", principal, "--app", app1, "--app", app2, "--vault", "kv-payments"}
+
+	out, code := grant(t, state, args...)
+	if code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	var want []string
+	for _, id := range graphRoles {
+		want = append(want, id)
+	}
+	want = append(want, extraRole)
+	sort.Strings(want)
+	if got := readLines(t, filepath.Join(state, "held")); !slices.Equal(got, want) {
+		t.Errorf("Graph app roles held = %v, want %v (the four missing added, nothing removed)", got, want)
+	}
+	for _, a := range []string{app1, app2} {
+		if got := readLines(t, filepath.Join(state, "owners-"+a)); !slices.Equal(got, []string{principal}) {
+			t.Errorf("owners of %s = %v, want Keyturn", a, got)
+		}
+	}
+	if got := readLines(t, filepath.Join(state, "roles-kv-payments")); strings.Join(got, " ") != "Key Officer Secrets Vault" {
+		t.Errorf("roles on kv-payments = %v, want Key Vault Secrets Officer", got)
+	}
+	if !strings.Contains(out, "WARNING: also holds Directory.ReadWrite.All") {
+		t.Errorf("the extra permission is not named:\n%s", out)
+	}
+	if n := len(changingCalls(t, state)); n != 4+2+1 {
+		t.Errorf("first run made %d changes, want 7 (4 grants, 2 owners, 1 role):\n%s", n, out)
+	}
+
+	// The second run finds everything in place and changes nothing.
+	if err := os.Remove(filepath.Join(state, "calls")); err != nil {
+		t.Fatal(err)
+	}
+	out, code = grant(t, state, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, out)
+	}
+	if calls := changingCalls(t, state); len(calls) > 0 || strings.Contains(out, "doing:") {
+		t.Errorf("second run changed something: %v\n%s", calls, out)
+	}
+	if strings.Count(out, "already") != 5+2+1 {
+		t.Errorf("second run should report 8 things already in place:\n%s", out)
+	}
+}
+
+func TestGrantPermissionsDryRunChangesNothing(t *testing.T) {
+	state := t.TempDir()
+	out, code := grant(t, state, "--principal-id", principal, "--app", app1, "--vault", "kv-payments", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if calls := changingCalls(t, state); len(calls) > 0 {
+		t.Errorf("dry run changed something: %v", calls)
+	}
+	if n := strings.Count(out, "would:"); n != 5+1+1 {
+		t.Errorf("dry run names %d changes, want 7:\n%s", n, out)
+	}
+}
+
+func TestGrantPermissionsRefusesBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"no principal", nil, 2, "--principal-id must be"},
+		{"principal not a GUID", []string{"--principal-id", "keyturn"}, 2, "--principal-id must be"},
+		{"app not a GUID", []string{"--principal-id", principal, "--app", "payments-api"}, 2, "not a client ID"},
+		{"flag without value", []string{"--principal-id", principal, "--app"}, 2, "Usage:"},
+		{"unknown flag", []string{"--principal-id", principal, "--owner", app1}, 2, "unknown argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			out, code := grant(t, state, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.says) {
+				t.Errorf("exit %d, want %d saying %q:\n%s", code, tc.code, tc.says, out)
+			}
+			if _, err := os.Stat(filepath.Join(state, "calls")); err == nil {
+				t.Errorf("bad input reached az")
+			}
+		})
+	}
+	t.Run("vault not in RBAC mode", func(t *testing.T) {
+		state := t.TempDir()
+		out, code := grant(t, state, "--principal-id", principal, "--vault", "legacy")
+		if code != 1 || !strings.Contains(out, "not in RBAC mode") {
+			t.Errorf("exit %d, want 1 naming RBAC mode:\n%s", code, out)
+		}
+		if got := readLines(t, filepath.Join(state, "roles-legacy")); len(got) > 0 {
+			t.Errorf("assigned %v on a vault with access policies", got)
+		}
+	})
+}
+
+// TestScriptPermissionsAreTheDocumentedOnes keeps the script's list and the
+// README's list of Graph permissions the same.
+func TestScriptPermissionsAreTheDocumentedOnes(t *testing.T) {
+	script := read(t, "grant-permissions.sh")
+	var inScript []string
+	for _, m := range regexp.MustCompile(`(?m)^\t"([A-Za-z.]+)\|`).FindAllStringSubmatch(script, -1) {
+		inScript = append(inScript, m[1])
+	}
+	var want []string
+	for n := range graphRoles {
+		want = append(want, n)
+	}
+	sort.Strings(inScript)
+	sort.Strings(want)
+	if !slices.Equal(inScript, want) {
+		t.Fatalf("script grants %v, want %v", inScript, want)
+	}
+	readme := read(t, "../README.md")
+	for _, p := range inScript {
+		if !strings.Contains(readme, "`"+p+"`") {
+			t.Errorf("README.md does not name the Graph permission %s the script grants", p)
+		}
+	}
+}
+
+// TestContainerEnvIsWhatKeyturnReads checks every variable the container
+// app sets is one cmd/bot reads (a misspelt name would be silently
+// ignored), and that the ones a managed-identity deployment needs are set.
+func TestContainerEnvIsWhatKeyturnReads(t *testing.T) {
+	bicep := read(t, "modules/app.bicep")
+	var set []string
+	for _, m := range regexp.MustCompile(`\{ name: '([A-Za-z_]+)', value: `).FindAllStringSubmatch(bicep, -1) {
+		set = append(set, m[1])
+	}
+	read := readByKeyturn(t)
+	for _, name := range set {
+		if name == "KEYTURN_POLICY_DIGEST" {
+			continue // deliberately unread: it rolls out a new revision
+		}
+		if !read[name] {
+			t.Errorf("app.bicep sets %s, which cmd/bot never reads", name)
+		}
+	}
+	for _, name := range []string{"MicrosoftAppId", "MicrosoftAppType", "MicrosoftAppTenantId", "AZURE_CLIENT_ID",
+		"KEYTURN_STORE", "KEYTURN_TABLES_URL", "KEYTURN_PRINCIPAL_ID", "KEYTURN_POLICY"} {
+		if !slices.Contains(set, name) {
+			t.Errorf("app.bicep does not set %s", name)
+		}
+	}
+	for _, want := range []string{"'UserAssignedMSI'", "'azure-tables'", "path: '/healthz'", "path: '/readyz'", "var port = 3978"} {
+		if !strings.Contains(bicep, want) {
+			t.Errorf("app.bicep lacks %s", want)
+		}
+	}
+}
+
+// readByKeyturn returns the environment variables cmd/bot reads.
+func readByKeyturn(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("../cmd/bot/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := regexp.MustCompile(`getenv(?:\.first)?\(([^)]*)\)`)
+	lit := regexp.MustCompile(`"([A-Za-z_]+)"`)
+	names := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, c := range call.FindAllStringSubmatch(read(t, f), -1) {
+			for _, l := range lit.FindAllStringSubmatch(c[1], -1) {
+				names[l[1]] = true
+			}
+		}
+	}
+	if !names["MicrosoftAppId"] || !names["KEYTURN_STORE"] {
+		t.Fatalf("found no getenv calls in cmd/bot (%d names): has the way it reads the environment changed?", len(names))
+	}
+	return names
+}
+
+// TestEveryParameterIsDescribed: each param has an @description, as the
+// Azure Verified Modules conventions ask.
+func TestEveryParameterIsDescribed(t *testing.T) {
+	files, err := filepath.Glob("*.bicep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, _ := filepath.Glob("modules/*.bicep")
+	files = append(files, mods...)
+	if len(files) < 5 {
+		t.Fatalf("found only %v", files)
+	}
+	for _, f := range files {
+		lines := strings.Split(read(t, f), "\n")
+		for i, l := range lines {
+			if !strings.HasPrefix(l, "param ") && !strings.HasPrefix(l, "output ") {
+				continue
+			}
+			// Walk back over the decorators (an @allowed list spans lines).
+			described := false
+			for j := i - 1; j >= 0 && isDecoratorLine(lines[j]); j-- {
+				if strings.HasPrefix(lines[j], "@description(") {
+					described = true
+				}
+			}
+			if !described {
+				t.Errorf("%s:%d: %s has no @description", f, i+1, strings.Fields(l)[1])
+			}
+		}
+	}
+}
+
+func isDecoratorLine(l string) bool {
+	return strings.HasPrefix(l, "@") || strings.HasPrefix(l, "  '") || l == "])"
+}
+
+// TestDockerfileBuildsWithTheCheckedScript: the Dockerfile builds with the
+// script CI's image check runs, and runs as distroless's nonroot on 3978.
+func TestDockerfileBuildsWithTheCheckedScript(t *testing.T) {
+	df := read(t, "../Dockerfile")
+	if !strings.Contains(df, "sh tools/image/build.sh /out/keyturn") {
+		t.Error("the Dockerfile does not build with tools/image/build.sh")
+	}
+	if strings.Contains(df, "go build") {
+		t.Error("the Dockerfile runs its own go build: use tools/image/build.sh, which CI checks")
+	}
+	for _, want := range []string{"FROM gcr.io/distroless/static-debian12:nonroot", "USER 65532:65532", "EXPOSE 3978", `CMD ["serve"]`} {
+		if !strings.Contains(df, want) {
+			t.Errorf("the Dockerfile lacks %s", want)
+		}
+	}
+	build := read(t, "../tools/image/build.sh")
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags="-s -w"`, "./cmd/bot"} {
+		if !strings.Contains(build, want) {
+			t.Errorf("tools/image/build.sh lacks %s", want)
+		}
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
