@@ -265,6 +265,37 @@ func readByKeyturn(t *testing.T) map[string]bool {
 	return names
 }
 
+// TestConfigurationDocListsEverything keeps docs/configuration.md in step
+// with the code: every variable cmd/bot reads and every policy key.
+func TestConfigurationDocListsEverything(t *testing.T) {
+	doc := read(t, "../docs/configuration.md")
+	for name := range readByKeyturn(t) {
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("docs/configuration.md does not list the variable %s", name)
+		}
+	}
+	files, err := filepath.Glob("../cmd/bot/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := regexp.MustCompile("`yaml:\"([a-z_]+)\"`")
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		for _, m := range tag.FindAllStringSubmatch(read(t, f), -1) {
+			n++
+			if !regexp.MustCompile("`[a-z_.<>]*\\b" + m[1] + "\\b[a-z_.<>]*`").MatchString(doc) {
+				t.Errorf("docs/configuration.md does not list the policy key %s", m[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d policy keys in cmd/bot: has the policy file's shape moved?", n)
+	}
+}
+
 // TestEveryParameterIsDescribed: each param has an @description, as the
 // Azure Verified Modules conventions ask.
 func TestEveryParameterIsDescribed(t *testing.T) {

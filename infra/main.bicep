@@ -6,7 +6,7 @@
 //
 // Deploy (see README.md next to this file):
 //   az deployment group create --resource-group <rg> --template-file infra/main.bicep \
-//     --parameters containerImage=<registry>/keyturn:<tag> policyContent=@keyturn.yaml
+//     --parameters containerImage=<registry>/keyturn:<tag> policyContent=@keyturn.yaml [containerRegistryName=<acr>]
 //
 // What Bicep cannot do (Graph application permissions, ownership of the
 // apps Keyturn rotates) is done by grant-permissions.sh afterwards.
@@ -26,8 +26,8 @@ param tags object = {}
 @description('Required. The Keyturn container image, for example myregistry.azurecr.io/keyturn:1.0.0 (built from the repository\'s Dockerfile).')
 param containerImage string
 
-@description('Optional. Login server of a private registry holding the image (for example myregistry.azurecr.io). The managed identity pulls from it; grant it AcrPull on the registry first. Empty for a public image.')
-param containerRegistryServer string = ''
+@description('Optional. Name of an Azure Container Registry in this resource group that holds the image. The managed identity gets AcrPull on it and pulls with no registry password. Empty for a public image.')
+param containerRegistryName string = ''
 
 @description('Required. The content of Keyturn\'s policy file (see docs/keyturn.example.yaml), for example policyContent=@keyturn.yaml on the az command line. It is mounted read-only at /etc/keyturn/keyturn.yaml.')
 param policyContent string
@@ -92,6 +92,23 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' 
   tags: tags
 }
 
+// AcrPull (built-in role).
+var acrPull = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')
+
+resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' existing = if (!empty(containerRegistryName)) {
+  name: containerRegistryName
+}
+
+resource registryPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(containerRegistryName)) {
+  name: guid(resourceGroup().id, containerRegistryName, identity.id, acrPull)
+  scope: registry
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: acrPull
+  }
+}
+
 module state 'modules/state.bicep' = {
   name: '${deployment().name}-state'
   params: {
@@ -106,12 +123,15 @@ module state 'modules/state.bicep' = {
 
 module app 'modules/app.bicep' = {
   name: '${deployment().name}-app'
+  dependsOn: [
+    registryPull // the first revision pulls with the identity
+  ]
   params: {
     name: name
     location: location
     tags: tags
     containerImage: containerImage
-    containerRegistryServer: containerRegistryServer
+    containerRegistryServer: empty(containerRegistryName) ? '' : toLower('${containerRegistryName}${environment().suffixes.acrLoginServer}')
     policyContent: policyContent
     minReplicas: minReplicas
     maxReplicas: maxReplicas

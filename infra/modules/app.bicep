@@ -122,10 +122,9 @@ resource containerApp 'Microsoft.App/containerApps@2026-01-01' = {
       ]
     }
     template: {
-      // A rotation cut short by a stop is finished or undone by the journal's
-      // recovery, but a clean stop lets in-flight verification (up to five
-      // minutes) finish.
-      terminationGracePeriodSeconds: 330
+      // On SIGTERM Keyturn stops accepting and gives in-flight work 30 s;
+      // what is cut short is finished or undone by the journal's recovery.
+      terminationGracePeriodSeconds: 45
       containers: [
         {
           name: 'keyturn'
