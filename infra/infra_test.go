@@ -214,7 +214,7 @@ func TestScriptPermissionsAreTheDocumentedOnes(t *testing.T) {
 func TestContainerEnvIsWhatKeyturnReads(t *testing.T) {
 	bicep := read(t, "modules/app.bicep")
 	var set []string
-	for _, m := range regexp.MustCompile(`\{ name: '([A-Za-z_]+)', value: `).FindAllStringSubmatch(bicep, -1) {
+	for _, m := range regexp.MustCompile(`name: '([A-Za-z_]+)'\n\s*value: `).FindAllStringSubmatch(bicep, -1) {
 		set = append(set, m[1])
 	}
 	read := readByKeyturn(t)

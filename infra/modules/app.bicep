@@ -66,7 +66,7 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' = {
   }
 }
 
-resource environment 'Microsoft.App/managedEnvironments@2026-01-01' = {
+resource managedEnvironment 'Microsoft.App/managedEnvironments@2026-01-01' = {
   name: 'cae-${name}'
   location: location
   tags: tags
@@ -94,7 +94,7 @@ resource containerApp 'Microsoft.App/containerApps@2026-01-01' = {
     }
   }
   properties: {
-    environmentId: environment.id
+    environmentId: managedEnvironment.id
     configuration: {
       activeRevisionsMode: 'Single'
       ingress: {
@@ -137,20 +137,56 @@ resource containerApp 'Microsoft.App/containerApps@2026-01-01' = {
             memory: '0.5Gi'
           }
           env: [
-            { name: 'MicrosoftAppId', value: identityClientId }
-            { name: 'MicrosoftAppType', value: 'UserAssignedMSI' }
-            { name: 'MicrosoftAppTenantId', value: tenantId }
-            { name: 'AZURE_CLIENT_ID', value: identityClientId }
-            { name: 'KEYTURN_PRINCIPAL_ID', value: identityPrincipalId }
-            { name: 'KEYTURN_STORE', value: 'azure-tables' }
-            { name: 'KEYTURN_TABLES_URL', value: tablesUrl }
-            { name: 'KEYTURN_TABLES_TABLE', value: tableName }
-            { name: 'KEYTURN_POLICY', value: '${policyDir}/keyturn.yaml' }
-            { name: 'KEYTURN_LOG_LEVEL', value: logLevel }
-            { name: 'PORT', value: string(port) }
+            {
+              name: 'MicrosoftAppId'
+              value: identityClientId
+            }
+            {
+              name: 'MicrosoftAppType'
+              value: 'UserAssignedMSI'
+            }
+            {
+              name: 'MicrosoftAppTenantId'
+              value: tenantId
+            }
+            {
+              name: 'AZURE_CLIENT_ID'
+              value: identityClientId
+            }
+            {
+              name: 'KEYTURN_PRINCIPAL_ID'
+              value: identityPrincipalId
+            }
+            {
+              name: 'KEYTURN_STORE'
+              value: 'azure-tables'
+            }
+            {
+              name: 'KEYTURN_TABLES_URL'
+              value: tablesUrl
+            }
+            {
+              name: 'KEYTURN_TABLES_TABLE'
+              value: tableName
+            }
+            {
+              name: 'KEYTURN_POLICY'
+              value: '${policyDir}/keyturn.yaml'
+            }
+            {
+              name: 'KEYTURN_LOG_LEVEL'
+              value: logLevel
+            }
+            {
+              name: 'PORT'
+              value: string(port)
+            }
             // Not read by Keyturn: it changes with the policy, so a policy
             // change rolls out a new revision (a changed secret alone does not).
-            { name: 'KEYTURN_POLICY_DIGEST', value: uniqueString(policyContent) }
+            {
+              name: 'KEYTURN_POLICY_DIGEST'
+              value: uniqueString(policyContent)
+            }
           ]
           volumeMounts: [
             {

@@ -85,7 +85,10 @@ func run(bin, policyFile, tables string, timeout time.Duration) error {
 	if err := checkStatic(bin); err != nil {
 		return err
 	}
-	fmt.Printf("imagecheck: %s is static (no PT_INTERP, no dynamic section), %d bytes (%.1f MiB)\n", bin, st.Size(), float64(st.Size())/(1<<20))
+	if err := checkTrimmed(bin); err != nil {
+		return err
+	}
+	fmt.Printf("imagecheck: %s is static (no PT_INTERP, no dynamic section) and trimmed, %d bytes (%.1f MiB)\n", bin, st.Size(), float64(st.Size())/(1<<20))
 
 	work, err := os.MkdirTemp("", "keyturn-imagecheck-")
 	if err != nil {
@@ -143,13 +146,16 @@ func run(bin, policyFile, tables string, timeout time.Duration) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the process has ended; waitErr is then its
+	// result. Both the readiness wait and stop watch it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stop := func() error {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-exited:
-			return err
+		case <-exited:
+			return waitErr
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
@@ -217,6 +223,23 @@ func checkStatic(path string) error {
 	return nil
 }
 
+// checkTrimmed fails if the binary at path holds the directory it was
+// built in, which -trimpath leaves out.
+func checkTrimmed(path string) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if bytes.Contains(b, []byte(wd+"/")) {
+		return fmt.Errorf("%s contains the build directory %s: not built with -trimpath", path, wd)
+	}
+	return nil
+}
+
 // layout is where the check puts what the container would have.
 type layout struct {
 	bin      string // the binary, readable and executable by anyone
@@ -263,14 +286,14 @@ func copyFile(from, to string, mode os.FileMode) error {
 
 // waitFor polls url until it answers 200, the process exits or timeout
 // passes, and returns how long after start it first answered 200.
-func waitFor(url string, start time.Time, timeout time.Duration, exited <-chan error) (time.Duration, error) {
+func waitFor(url string, start time.Time, timeout time.Duration, exited <-chan struct{}) (time.Duration, error) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := start.Add(timeout)
 	last := "no answer"
 	for {
 		select {
-		case err := <-exited:
-			return 0, fmt.Errorf("keyturn exited before answering: %v", err)
+		case <-exited:
+			return 0, errors.New("keyturn exited before answering")
 		default:
 		}
 		resp, err := client.Get(url)
