@@ -12,7 +12,9 @@
 // managed identity endpoint Container Apps provides (IDENTITY_ENDPOINT and
 // IDENTITY_HEADER) and the Bot Framework OpenID metadata are served here on
 // loopback, and the table is Azurite's (the connection string in
-// KEYTURN_TEST_AZURITE_TABLES). It checks that /healthz and /readyz answer,
+// KEYTURN_TEST_AZURITE_TABLES). As a control, the same start with the bbolt
+// store must fail: the directory really is read-only to it. It then checks
+// that /healthz and /readyz answer,
 // that the fake access token never appears in the output, that nothing was
 // written to the state directory, and that SIGTERM stops it cleanly, and it
 // prints the binary's size and the time from start to ready.
@@ -132,16 +134,37 @@ func run(bin, policyFile, tables string, timeout time.Duration) error {
 		"IDENTITY_HEADER=" + fake.header,
 		"BotOpenIdMetadata=" + fake.URL + "/openid",
 	}
-	cmd := exec.Command(layout.bin, "serve")
-	cmd.Env = env
-	cmd.Dir = layout.stateDir
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	user := fmt.Sprintf("uid %d", os.Geteuid())
 	if root {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nonroot, Gid: nonroot, NoSetGroups: true}}
 		user = fmt.Sprintf("uid %d (distroless nonroot)", nonroot)
 	}
+	serve := func(ctx context.Context, env []string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, layout.bin, "serve")
+		cmd.Env = env
+		cmd.Dir = layout.stateDir
+		if root {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nonroot, Gid: nonroot, NoSetGroups: true}}
+		}
+		return cmd
+	}
+
+	// The control: with the bbolt store, which writes to the state
+	// directory, the same start must fail. Otherwise the directory was
+	// writable after all and the check below would prove nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	control, err := serve(ctx, append(env[:len(env):len(env)], "KEYTURN_STORE=bbolt")).CombinedOutput()
+	cancel()
+	if err == nil || !bytes.Contains(control, []byte("state store")) {
+		return fmt.Errorf("with KEYTURN_STORE=bbolt, serve should fail to open its store in the read-only state directory, got %v:\n%s", err, control)
+	}
+	if entries, _ := os.ReadDir(layout.stateDir); len(entries) > 0 {
+		return fmt.Errorf("the control run wrote %d entries to the read-only state directory", len(entries))
+	}
+	fmt.Printf("imagecheck: control: as %s, the bbolt store cannot open in the read-only state directory (%v)\n", user, err)
+
+	cmd := serve(context.Background(), env)
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
