@@ -14,10 +14,10 @@
 // loopback, and the table is Azurite's (the connection string in
 // KEYTURN_TEST_AZURITE_TABLES). As a control, the same start with the bbolt
 // store must fail: the directory really is read-only to it. It then checks
-// that /healthz and /readyz answer,
-// that the fake access token never appears in the output, that nothing was
-// written to the state directory, and that SIGTERM stops it cleanly, and it
-// prints the binary's size and the time from start to ready.
+// that /healthz and /readyz answer, that the fake access token never
+// appears in the output, that nothing was written to the state directory,
+// and that SIGTERM stops it cleanly, and it prints the binary's size and
+// the time from start to ready.
 package main
 
 import (
