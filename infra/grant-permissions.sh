@@ -7,11 +7,13 @@
 # secret anywhere.
 #
 # Usage:
-#   bash infra/grant-permissions.sh --principal-id <object-id> \
+#   bash infra/grant-permissions.sh --principal-id <object-id> [--policy <file>] \
 #     [--app <client-id>]... [--vault <vault-name>]... [--dry-run]
 #
 #   --principal-id  object ID of Keyturn's service principal (the deployment's
 #                   principalId output)
+#   --policy        Keyturn's policy file: grant only the read permissions the
+#                   kinds of roles it names need (without it: all of them)
 #   --app           an app registration Keyturn may rotate (client ID);
 #                   Keyturn's service principal becomes one of its owners
 #   --vault         a Key Vault (RBAC mode) Keyturn may write secrets to
@@ -23,19 +25,11 @@
 # and who may assign roles on the vaults (Owner or User Access Administrator).
 set -euo pipefail
 
-# The Graph application permissions Keyturn needs, each with why. Nothing
-# else: `keyturn doctor` flags any extra permission as a broken promise.
-permissions=(
-	"Application.ReadWrite.OwnedBy|add and remove client secrets, only on apps whose owners include Keyturn"
-	"User.Read.All|read the caller's directory roles and app role assignments (role lookups)"
-	"GroupMember.Read.All|check the caller's transitive group memberships (policy roles by group)"
-	"RoleManagement.Read.Directory|resolve directory roles (policy roles by directory role)"
-	"Application.Read.All|read app role assignments on Keyturn's own service principal (policy roles by app role)"
-)
 # Microsoft Graph's well-known application ID, the same in every tenant.
 graph_app_id=00000003-0000-0000-c000-000000000000
 
 principal=""
+policy=""
 apps=()
 vaults=()
 dry_run=false
@@ -53,10 +47,11 @@ change() {
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--principal-id | --app | --vault) [ $# -ge 2 ] || usage ;;
+	--principal-id | --policy | --app | --vault) [ $# -ge 2 ] || usage ;;
 	esac
 	case "$1" in
 	--principal-id) principal="${2:-}"; shift 2 ;;
+	--policy) policy="${2:-}"; shift 2 ;;
 	--app) apps+=("${2:-}"); shift 2 ;;
 	--vault) vaults+=("${2:-}"); shift 2 ;;
 	--dry-run) dry_run=true; shift ;;
@@ -74,6 +69,42 @@ for a in "${apps[@]+"${apps[@]}"}"; do
 		exit 2
 	fi
 done
+
+# Which kinds of roles the policy names decides which read permissions the
+# role lookups need (the same rule as `keyturn doctor`, which warns about
+# any permission beyond it).
+group=true directory_role=true app_role=true
+if [ -n "$policy" ]; then
+	if [ ! -r "$policy" ]; then
+		say "--policy $policy: cannot read it; nothing was changed" >&2
+		exit 2
+	fi
+	keys="$(sed 's/#.*//' "$policy")"
+	for kind in group directory_role app_role; do
+		if grep -Eq "(^|[{,[:space:]])${kind}[[:space:]]*:" <<<"$keys"; then
+			printf -v "$kind" true
+		else
+			printf -v "$kind" false
+		fi
+	done
+fi
+
+# The Graph application permissions Keyturn needs, each with why. Nothing
+# else: least privilege is a promise.
+permissions=("Application.ReadWrite.OwnedBy|add and remove client secrets, only on apps whose owners include Keyturn")
+if $group || $directory_role || $app_role; then
+	permissions+=("User.Read.All|read the caller's memberships (every role lookup)")
+fi
+if $group || $app_role; then
+	permissions+=("GroupMember.Read.All|check transitive group membership (roles by group, app roles held through groups)")
+fi
+if $directory_role; then
+	permissions+=("RoleManagement.Read.Directory|read the directory roles the caller holds (roles by directory role)")
+fi
+if $app_role; then
+	permissions+=("Application.Read.All|read app role assignments on Keyturn's own service principal (roles by app role)")
+fi
+
 command -v az >/dev/null || { say "the Azure CLI (az) is required" >&2; exit 1; }
 
 # Graph's root in the signed-in cloud (public, US Government, China).
@@ -113,12 +144,16 @@ for entry in "${permissions[@]}"; do
 	fi
 done
 # Extra Graph permissions are not removed (someone granted them on purpose),
-# but named: least privilege is a promise.
+# but named, with the command that removes them.
 while read -r id; do
 	[ -n "$id" ] || continue
 	if ! printf '%s\n' "${wanted_ids[@]}" | grep -qx "$id"; then
 		extra="$(az ad sp show --id "$graph_app_id" --query "appRoles[?id=='$id'].value | [0]" -o tsv)"
-		say "  WARNING: also holds $extra, which Keyturn does not need; remove it unless you know why it is there"
+		assignment="$(az rest --method GET \
+			--uri "$graph_url/v1.0/servicePrincipals/$principal/appRoleAssignments" \
+			--query "value[?appRoleId=='$id'].id | [0]" -o tsv)"
+		say "  WARNING: also holds $extra, which Keyturn does not need with this policy; unless you know why it is there, remove it:"
+		say "    az rest --method DELETE --uri $graph_url/v1.0/servicePrincipals/$principal/appRoleAssignments/$assignment"
 	fi
 done <<<"$held"
 

@@ -13,6 +13,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/keyturn/keyturn/doctor"
+	"github.com/keyturn/keyturn/rotation"
 )
 
 const (
@@ -183,27 +186,81 @@ func TestGrantPermissionsRefusesBadInput(t *testing.T) {
 	})
 }
 
-// TestScriptPermissionsAreTheDocumentedOnes keeps the script's list and the
-// README's list of Graph permissions the same.
-func TestScriptPermissionsAreTheDocumentedOnes(t *testing.T) {
-	script := read(t, "grant-permissions.sh")
-	var inScript []string
-	for _, m := range regexp.MustCompile(`(?m)^\t"([A-Za-z.]+)\|`).FindAllStringSubmatch(script, -1) {
-		inScript = append(inScript, m[1])
+// TestGrantPermissionsFollowThePolicy: with --policy, the script grants
+// exactly what keyturn doctor says that policy needs, so doctor finds
+// nothing missing and nothing extra.
+func TestGrantPermissionsFollowThePolicy(t *testing.T) {
+	const id = "0b6c2a1e-7d3f-4e5a-9b8c-1d2e3f4a5b6c"
+	for _, tc := range []struct {
+		name, policy string
+		kinds        []rotation.SourceKind
+	}{
+		{"groups", "roles:\n  request:\n    - group: " + id + "\n  approve:\n    - {group: " + id + ", name: sg-approvers}\n",
+			[]rotation.SourceKind{rotation.SourceGroup}},
+		{"directory roles", "roles:\n  approve:\n    - {directory_role: Application Administrator}\n",
+			[]rotation.SourceKind{rotation.SourceDirectoryRole}},
+		{"app roles", "roles:\n  request:\n    - app_role: " + id + "\n",
+			[]rotation.SourceKind{rotation.SourceAppRole}},
+		{"groups and directory roles", "roles:\n  request: [{group: " + id + "}]\n  approve: [{directory_role: " + id + "}]\n",
+			[]rotation.SourceKind{rotation.SourceGroup, rotation.SourceDirectoryRole}},
+		{"no roles, a comment naming one", "# group: " + id + " is for later\nvaults: [kv-payments]\n", nil},
+		{"the documented example", read(t, "../docs/keyturn.example.yaml"),
+			[]rotation.SourceKind{rotation.SourceGroup, rotation.SourceAppRole, rotation.SourceDirectoryRole}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			policy := filepath.Join(state, "keyturn.yaml")
+			if err := os.WriteFile(policy, []byte(tc.policy), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, code := grant(t, state, "--principal-id", principal, "--policy", policy, "--dry-run")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+			var got []string
+			for _, m := range regexp.MustCompile(`would: grant ([A-Za-z.]+) `).FindAllStringSubmatch(out, -1) {
+				got = append(got, m[1])
+			}
+			var sources []rotation.RoleSource
+			for _, k := range tc.kinds {
+				sources = append(sources, rotation.RoleSource{Kind: k, ID: id})
+			}
+			var want []string
+			for _, p := range doctor.NeededPermissions(sources) {
+				want = append(want, p.Value)
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("grants %v, doctor needs %v\n%s", got, want, out)
+			}
+		})
 	}
-	var want []string
-	for n := range graphRoles {
-		want = append(want, n)
+	t.Run("unreadable policy", func(t *testing.T) {
+		state := t.TempDir()
+		out, code := grant(t, state, "--principal-id", principal, "--policy", filepath.Join(state, "missing.yaml"))
+		if code != 2 || !strings.Contains(out, "cannot read it") {
+			t.Errorf("exit %d, want 2 naming the file:\n%s", code, out)
+		}
+		if _, err := os.Stat(filepath.Join(state, "calls")); err == nil {
+			t.Errorf("bad input reached az")
+		}
+	})
+}
+
+// TestPermissionsAreDocumented: every Graph permission Keyturn may need is
+// named in the README and the security model.
+func TestPermissionsAreDocumented(t *testing.T) {
+	all := doctor.NeededPermissions([]rotation.RoleSource{{Kind: rotation.SourceGroup}, {Kind: rotation.SourceDirectoryRole}, {Kind: rotation.SourceAppRole}})
+	if len(all) != len(graphRoles) {
+		t.Fatalf("doctor needs %v; testdata/az knows %d permissions: teach it the new ones", all, len(graphRoles))
 	}
-	sort.Strings(inScript)
-	sort.Strings(want)
-	if !slices.Equal(inScript, want) {
-		t.Fatalf("script grants %v, want %v", inScript, want)
-	}
-	readme := read(t, "../README.md")
-	for _, p := range inScript {
-		if !strings.Contains(readme, "`"+p+"`") {
-			t.Errorf("README.md does not name the Graph permission %s the script grants", p)
+	for _, doc := range []string{"../README.md", "../docs/security.md"} {
+		text := read(t, doc)
+		for _, p := range all {
+			if !strings.Contains(text, "`"+p.Value+"`") {
+				t.Errorf("%s does not name the Graph permission %s", doc, p.Value)
+			}
 		}
 	}
 }
