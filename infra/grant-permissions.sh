@@ -174,10 +174,11 @@ if [ ${#vaults[@]} -gt 0 ]; then
 	say "Key Vault Secrets Officer (on these vaults only):"
 fi
 for v in "${vaults[@]+"${vaults[@]}"}"; do
-	info="$(az keyvault show --name "$v" --query "[id, properties.enableRbacAuthorization]" -o tsv)"
+	# One value a line, whichever way this az version lays out a list.
+	info="$(az keyvault show --name "$v" --query "[id, properties.enableRbacAuthorization]" -o tsv | tr '\t' '\n')"
 	scope="$(sed -n 1p <<<"$info")"
 	rbac="$(sed -n 2p <<<"$info")"
-	if [ "$rbac" != "true" ]; then
+	if [ "${rbac,,}" != "true" ]; then
 		say "  $v: not in RBAC mode; switch it (az keyvault update --name $v --enable-rbac-authorization true) and run this again" >&2
 		exit 1
 	fi
