@@ -404,6 +404,13 @@ func TestDockerfileBuildsWithTheCheckedScript(t *testing.T) {
 			t.Errorf("the Dockerfile lacks %s", want)
 		}
 	}
+	// The build stage's Go must be the go.mod's release (go 1.26.8 needs
+	// golang:1.26, which tracks its newest patch).
+	goMod := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(read(t, "../go.mod"))
+	image := regexp.MustCompile(`(?m)^FROM golang:(\d+\.\d+)\b`).FindStringSubmatch(df)
+	if goMod == nil || image == nil || goMod[1] != image[1] {
+		t.Errorf("the Dockerfile builds with golang:%v, go.mod says go %v", image, goMod)
+	}
 	build := read(t, "../tools/image/build.sh")
 	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags="-s -w"`, "./cmd/bot"} {
 		if !strings.Contains(build, want) {
