@@ -111,11 +111,19 @@ func (s *Server) approverIDs(ctx context.Context, in *incoming, r rotation.Appro
 		if m.AADObjectID == "" || strings.EqualFold(m.AADObjectID, r.RequestedBy.ObjectID) {
 			continue
 		}
-		if g, err := s.cfg.Roles.Grants(ctx, m.AADObjectID, r.Approvers); err == nil && g.Approve {
+		if s.mayApprove(ctx, rotation.Principal{ObjectID: m.AADObjectID}, r) {
 			ids = append(ids, m.ID)
 		}
 	}
 	return ids
+}
+
+// mayApprove reports whether who may decide on r, for what a card shows:
+// no audit record, since showing a button decides nothing (the click is
+// authorized, and audited, again).
+func (s *Server) mayApprove(ctx context.Context, who rotation.Principal, r rotation.ApprovalRequest) bool {
+	_, err := s.cfg.Authz.Check(ctx, rotation.Attempt{Who: who, Action: rotation.ActionApprove, ClientID: r.ClientID, RequestID: r.ID})
+	return err == nil
 }
 
 // lockCard serializes the writes to request id's card in this process and
@@ -254,7 +262,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 	if data.RequestID == "" {
 		return invokeError(http.StatusBadRequest, "BadRequest", "This card action carries no request.")
 	}
-	d := rotation.Decision{Caller: principal(in.caller), TenantID: in.caller.TenantID, RequestID: data.RequestID,
+	d := rotation.Vote{Caller: principal(in.caller), TenantID: in.caller.TenantID, RequestID: data.RequestID,
 		Digest: data.Digest, Conversation: in.act.Conversation.ID, Reason: data.Reason}
 	var r rotation.ApprovalRequest
 	var run bool
@@ -325,9 +333,7 @@ func (s *Server) cardFor(ctx context.Context, in *incoming, r rotation.ApprovalR
 	_ = json.Unmarshal(r.Card, &d)
 	v.RefreshFor = d.Refresh
 	if r.State == rotation.ApprovalPending && !strings.EqualFold(in.caller.ObjectID, r.RequestedBy.ObjectID) {
-		if g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, r.Approvers); err == nil && g.Approve {
-			v.CanDecide = true
-		}
+		v.CanDecide = s.mayApprove(ctx, principal(in.caller), r)
 	}
 	return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeCard, Value: cards.Approval(forPeople(r), v)}
 }
@@ -353,6 +359,7 @@ func forPeople(r rotation.ApprovalRequest) rotation.ApprovalRequest {
 // decisionMessage puts a refused request or decision into words.
 func decisionMessage(err error, ref string) string {
 	msg := ""
+	var denied *rotation.DeniedError
 	switch {
 	case errors.Is(err, rotation.ErrSelfApproval):
 		msg = "You asked for this rotation, so someone else must approve it."
@@ -364,11 +371,8 @@ func decisionMessage(err error, ref string) string {
 		msg = "This request was decided already."
 	case errors.Is(err, rotation.ErrTampered), errors.Is(err, rotation.ErrWrongConversation), errors.Is(err, rotation.ErrNotFound):
 		msg = "This card does not match a request of this conversation."
-	case errors.Is(err, rotation.ErrDenied):
-		msg = "You may not do that: " + strings.TrimPrefix(err.Error(), rotation.ErrDenied.Error()+": ")
-		if i := strings.Index(msg, ": look up the roles"); i > 0 {
-			msg = msg[:i]
-		}
+	case errors.As(err, &denied):
+		msg = deniedMessage(denied)
 	default:
 		return userMessage(err, ref)
 	}

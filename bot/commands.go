@@ -91,22 +91,14 @@ func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx c
 // claimTimeout bounds one de-duplication write.
 const claimTimeout = 30 * time.Second
 
-// authorize checks the caller's roles for a; a lookup failure denies
-// (fail closed). A denial is audited and explained by the returned text.
-func (s *Server) authorize(ctx context.Context, in *incoming, a Action, clientID string) string {
-	g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil)
+// authorize decides whether the caller may take action on the app
+// clientID (policy.Authorizer, which audits the decision either way), and
+// returns the refusal in words, or "" when allowed.
+func (s *Server) authorize(ctx context.Context, in *incoming, action rotation.Action, clientID string) string {
+	_, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: action, ClientID: clientID})
 	if err != nil {
-		s.log.Error("role lookup failed", "request_id", in.rid, "user_oid", in.caller.ObjectID, "error", err)
-		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: role lookup failed", a))
-		return fmt.Sprintf("I could not check your roles just now, so I did not %s anything. Try again in a minute. (reference %s)", a, in.rid)
-	}
-	allowed := g.Approve
-	if a == ActionStatus || a == ActionExpiring {
-		allowed = g.Request || g.Approve
-	}
-	if !allowed {
-		s.deny(ctx, in.caller, clientID, fmt.Sprintf("%s refused: no role that allows it", a))
-		return fmt.Sprintf("You may not %s: none of your roles allows it.", a)
+		s.log.Info("command refused", "request_id", in.rid, "user_oid", in.caller.ObjectID, "action", string(action), "error", err)
+		return decisionMessage(err, in.rid)
 	}
 	return ""
 }
@@ -117,7 +109,7 @@ func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) err
 	if err != nil {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if why := s.authorize(ctx, in, ActionStatus, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, rotation.ActionStatus, t.ClientID); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "status", func(ctx context.Context) {
@@ -142,7 +134,7 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 	if err != nil {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if why := s.authorize(ctx, in, ActionRetire, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, rotation.ActionRetire, t.ClientID); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(c, in, "retire", func(ctx context.Context) {
@@ -168,8 +160,11 @@ func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) err
 }
 
 func (s *Server) whoami(ctx context.Context, in *incoming) {
-	g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil)
-	roles := g.Roles
+	g, err := s.cfg.Authz.Grants(ctx, in.caller.ObjectID)
+	var roles []string
+	for _, r := range g.Held {
+		roles = append(roles, r.String())
+	}
 	if err == nil && len(roles) == 0 {
 		roles = []string{"(none: you may neither request nor approve rotations)"}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/bot/botauthtest"
 	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
@@ -291,8 +292,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		logTo = o.logTo
 	}
 	log := slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	policy := rotation.DefaultPolicy()
-	policy.AllowedVaults = []string{testVault}
+	rp := rotation.DefaultPolicy()
+	rp.AllowedVaults = []string{testVault}
 	if f := o.from; f != nil {
 		h.conn, h.clock, h.dir, h.vault, h.state, h.audit, h.iss = f.conn, f.clock, f.dir, f.vault, f.state, f.audit, f.iss
 	} else {
@@ -318,7 +319,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		vault, journal = o.faults.Vault(vault), o.faults.Store(journal)
 	}
 	rot := &rotation.Rotator{Apps: h.dir, Vault: vault, Verifier: h.gate, Store: journal,
-		Audit: audit, Clock: clock, Policy: policy, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
+		Audit: audit, Clock: clock, Policy: rp, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
 	h.roles = rotationtest.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
 	h.roles.AddMember(groupRequesters, meganOID)
@@ -326,16 +327,16 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.rolesDown {
 		h.roles.Fail(fmt.Errorf("graph unavailable"))
 	}
-	authz := &rotation.Authorizer{Dir: h.roles, Clock: clock, Roles: rotation.RoleConfig{
+	pol := policy.Builtin()
+	pol.Roles = policy.Roles{
 		Request: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: groupRequesters, Name: "requesters"}},
 		Approve: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: appAdminRole, Name: "Application Administrator"}},
-	}}
-	required := 1
-	if o.direct {
-		required = 0
 	}
-	approvals := &rotation.Approvals{Store: h.state, Grants: authz, Rotator: rot, Audit: audit, Clock: clock,
-		Rule: func(string) rotation.AppRule { return rotation.AppRule{Required: required} }}
+	if o.direct {
+		pol.DefaultRule.Required = 0
+	}
+	authz := &policy.Authorizer{Policy: &pol, Dir: h.roles, Audit: audit, Clock: clock}
+	approvals := &rotation.Approvals{Store: h.state, Authz: authz, Rotator: rot, Audit: audit, Clock: clock, Rule: pol.Rule}
 
 	var dedup Deduper = h.state
 	if o.dedup != nil {
@@ -357,7 +358,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	cfg := Config{
 		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: StoredReferences{Raw: h.state}, Dedup: dedup,
-		Approvals: approvals, Roles: authz, Members: sender, State: h.state, Schedule: time.Hour,
+		Approvals: approvals, Authz: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {
 				return "https://" + strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/") + "/", nil

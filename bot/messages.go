@@ -105,10 +105,13 @@ func (s *Server) tenantAllowed(tenant string) bool {
 	return s.tenants[strings.ToLower(tenant)]
 }
 
-// deny audits a refused request. An audit failure is logged: the refusal
-// stands either way.
+// deny audits an activity refused before any action was asked for (a
+// tenant not allowed), through the one path decisions take. An audit
+// failure is logged: the refusal stands either way.
 func (s *Server) deny(ctx context.Context, c Caller, clientID, why string) {
-	err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventDenied, ClientID: clientID, Actor: actor(c), Detail: why})
+	e := rotation.Decision{Attempt: rotation.Attempt{Who: principal(c), ClientID: clientID}, Why: why}.Event()
+	e.Time = s.now()
+	err := s.cfg.Audit.Record(ctx, e)
 	if err != nil {
 		s.log.Error("audit write failed for a denial", "user_oid", c.ObjectID, "error", err)
 	}

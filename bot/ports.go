@@ -59,19 +59,6 @@ type Caller struct {
 	Name     string // display name, for messages only
 }
 
-// Action is something a caller may or may not do.
-type Action string
-
-// The actions the bot authorizes.
-const (
-	ActionRotate    Action = "rotate"
-	ActionRetire    Action = "retire"
-	ActionStatus    Action = "status"
-	ActionAuditHere Action = "audit here"
-	ActionRadarHere Action = "radar here"
-	ActionExpiring  Action = "list expiring secrets"
-)
-
 // References keeps conversation references learnt from authenticated
 // activities, for proactive messages.
 type References interface {
@@ -82,8 +69,8 @@ type References interface {
 // ApprovalFlow is the two-person control (*rotation.Approvals).
 type ApprovalFlow interface {
 	Open(ctx context.Context, ask rotation.Ask) (rotation.ApprovalRequest, error)
-	Approve(ctx context.Context, d rotation.Decision) (rotation.ApprovalRequest, bool, error)
-	Reject(ctx context.Context, d rotation.Decision) (rotation.ApprovalRequest, error)
+	Approve(ctx context.Context, d rotation.Vote) (rotation.ApprovalRequest, bool, error)
+	Reject(ctx context.Context, d rotation.Vote) (rotation.ApprovalRequest, error)
 	Run(ctx context.Context, id string) (rotation.ApprovalRequest, error)
 	Progress(ctx context.Context, id string, verified, needed int) (rotation.ApprovalRequest, error)
 	ExpireDue(ctx context.Context) ([]rotation.ApprovalRequest, error)
@@ -91,11 +78,6 @@ type ApprovalFlow interface {
 	AttachCard(ctx context.Context, id string, card []byte) error
 	Unsettled(ctx context.Context) ([]rotation.ApprovalRequest, error)
 	Reconcile(ctx context.Context, id string, stale time.Duration) (rotation.ApprovalRequest, bool, error)
-}
-
-// Granter tells what a user may do, from Entra ID (*rotation.Authorizer).
-type Granter interface {
-	Grants(ctx context.Context, userID string, extraApprove []rotation.RoleSource) (rotation.Grants, error)
 }
 
 // MemberLister lists a conversation's members (connector.Client), so only

@@ -232,7 +232,7 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 // before it is made. Cards already posted elsewhere stay where they are;
 // the next scan posts each app's card afresh here.
 func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
-	if refused := s.hereRefused(c, in, ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
+	if refused := s.hereRefused(c, in, rotation.ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
 	return s.later(c, in, "radar-here", func(ctx context.Context) {
@@ -276,7 +276,7 @@ func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
 // approve may ask; the scan is read-only.
 func (s *Server) onExpiring(c echo.Context, in *incoming, cmd command.Command) error {
 	ctx := c.Request().Context()
-	if why := s.authorize(ctx, in, ActionExpiring, ""); why != "" {
+	if why := s.authorize(ctx, in, rotation.ActionExpiring, ""); why != "" {
 		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	if s.cfg.Radar == nil {
@@ -316,13 +316,8 @@ func (s *Server) radarRequest(ctx context.Context, in *incoming, data cards.Acti
 			Value: "No default vault is configured: say @" + s.cfg.BotName + " rotate " + t.ClientID + " into <vault>"}
 	}
 	// Answer the click honestly at once; opening the request checks again.
-	if g, err := s.cfg.Roles.Grants(ctx, in.caller.ObjectID, nil); err != nil || (!g.Request && !g.Approve) {
-		why := "no role that may request rotations"
-		if err != nil {
-			why = "role lookup failed"
-		}
-		s.deny(ctx, in.caller, t.ClientID, "radar request refused: "+why)
-		return invokeError(http.StatusForbidden, "Forbidden", "You may not request rotations: none of your roles allows it. (reference "+in.rid+")")
+	if _, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: rotation.ActionRequest, ClientID: t.ClientID}); err != nil {
+		return invokeError(http.StatusForbidden, "Forbidden", decisionMessage(err, in.rid))
 	}
 	first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
 	if err != nil {

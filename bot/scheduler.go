@@ -38,7 +38,7 @@ var auditChannelTypes = map[string]bool{"channel": true, "groupChat": true}
 // accepted a post, so what the old channel never received goes to the new
 // one, and the old channel is told where the trail went.
 func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
-	if refused := s.hereRefused(c, in, ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
+	if refused := s.hereRefused(c, in, rotation.ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
 	return s.later(c, in, "audit-here", func(ctx context.Context) {
@@ -86,18 +86,19 @@ func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
 }
 
 // hereRefused checks a command that makes this conversation one of
-// Keyturn's channels: the caller must be allowed a, and the conversation
-// must be a team channel or group chat (why says so otherwise). Both
-// refusals are audited. It returns nil when the command may go on, else
-// what answers the webhook.
-func (s *Server) hereRefused(c echo.Context, in *incoming, a Action, why string) func() error {
+// Keyturn's channels: the conversation must be a team channel or group
+// chat (why says so otherwise), and the caller must be allowed a. Where
+// comes before who: a 1:1 chat is refused whoever asks, with no role
+// decision. Either refusal is audited. It returns nil when the command may
+// go on, else what answers the webhook.
+func (s *Server) hereRefused(c echo.Context, in *incoming, a rotation.Action, why string) func() error {
 	ctx := c.Request().Context()
-	if no := s.authorize(ctx, in, a, ""); no != "" {
-		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
-	}
 	if !auditChannelTypes[in.act.Conversation.ConversationType] {
 		s.deny(ctx, in.caller, "", string(a)+" in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
 		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) }) }
+	}
+	if no := s.authorize(ctx, in, a, ""); no != "" {
+		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
 	}
 	return nil
 }

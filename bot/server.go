@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -30,7 +31,7 @@ const (
 	DefaultSchedule        = 30 * time.Second
 )
 
-// Config configures a Server. Sender, Rotations, Approvals, Roles, Catalog,
+// Config configures a Server. Sender, Rotations, Approvals, Authz, Catalog,
 // Audit, State, References and Dedup are required; so is Auth unless AppID
 // is empty (emulator mode, loopback only).
 type Config struct {
@@ -50,7 +51,7 @@ type Config struct {
 	Sender     Sender
 	Rotations  Rotations
 	Approvals  ApprovalFlow
-	Roles      Granter
+	Authz      *policy.Authorizer
 	Members    MemberLister // optional: without it approval buttons show to everyone
 	Catalog    Catalog
 	Audit      rotation.Auditor
@@ -135,7 +136,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	for name, missing := range map[string]bool{
 		"sender": cfg.Sender == nil, "rotations": cfg.Rotations == nil, "catalog": cfg.Catalog == nil,
-		"approvals": cfg.Approvals == nil, "roles": cfg.Roles == nil, "state": cfg.State == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
+		"approvals": cfg.Approvals == nil, "authz": cfg.Authz == nil, "state": cfg.State == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
 		"dedup": cfg.Dedup == nil, "service URLs": cfg.ServiceURLs == nil,
 	} {
 		if missing {

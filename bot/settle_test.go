@@ -122,7 +122,7 @@ func TestSchedulerStartsApprovedRequestsExactlyOnce(t *testing.T) {
 		return len(h.conn.all()) == 1 && len(r.Card) > 0
 	})
 	r := h.onlyRequest(t)
-	_, run, err := h.srv.cfg.Approvals.Approve(context.Background(), rotation.Decision{
+	_, run, err := h.srv.cfg.Approvals.Approve(context.Background(), rotation.Vote{
 		Caller: rotation.Principal{ObjectID: adminOID}, TenantID: r.TenantID, RequestID: r.ID, Digest: r.Digest, Conversation: r.Conversation})
 	if err != nil || !run {
 		t.Fatalf("approve: run %v, %v", run, err)

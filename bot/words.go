@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -55,4 +56,55 @@ func userMessage(err error, ref string) string {
 		msg += " (reference " + ref + ")"
 	}
 	return msg
+}
+
+// refusedAction names each action in "You may not …".
+var refusedAction = map[rotation.Action]string{
+	rotation.ActionRequest:   "do that",
+	rotation.ActionApprove:   "do that",
+	rotation.ActionStatus:    "status",
+	rotation.ActionRetire:    "retire",
+	rotation.ActionAuditHere: "audit here",
+	rotation.ActionRadarHere: "radar here",
+	rotation.ActionExpiring:  "list expiring secrets",
+}
+
+// deniedMessage puts a refused decision into words: what would have
+// allowed it (the decision's Needs, by the names the policy gives them)
+// and what the caller has.
+func deniedMessage(e *rotation.DeniedError) string {
+	d := e.Decision
+	what := refusedAction[d.Action]
+	if what == "" {
+		what = "do that"
+	}
+	switch {
+	case e.Err != nil:
+		return "You may not " + what + ": your roles could not be checked just now, so nothing was changed. Try again in a minute."
+	case d.Why != "":
+		return "You may not " + what + "."
+	case len(d.Needs) == 0:
+		return "You may not " + what + ": the policy names no role that may."
+	}
+	return "You may not " + what + ": it needs a role of " + d.Rule + " (" + roleNames(d.Needs) + "); you have: " + orNone(roleNames(d.Held)) + "."
+}
+
+// roleNames lists role sources for people: by name where the policy gives
+// one, else by kind and ID.
+func roleNames(ss []rotation.RoleSource) string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = s.Name
+		if s.Name == "" {
+			names[i] = s.String()
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

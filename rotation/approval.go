@@ -3,7 +3,6 @@ package rotation
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -132,29 +131,6 @@ func (r ApprovalRequest) HasApproved(oid string) bool {
 	}
 	return false
 }
-
-// Errors of the approval flow, for the bot to put into words.
-var (
-	// ErrConflict means a stored item changed concurrently; re-read and
-	// decide again.
-	ErrConflict = errors.New("changed concurrently")
-	// ErrNotPending means the request is no longer waiting for decisions
-	// (approved, rejected, expired, running or done): a replayed or late
-	// click.
-	ErrNotPending = errors.New("request is no longer pending")
-	// ErrExpiredRequest means the request expired before the decision.
-	ErrExpiredRequest = errors.New("request expired")
-	// ErrTampered means the card's data does not match the stored request.
-	ErrTampered = errors.New("card data does not match the request")
-	// ErrSelfApproval means the requester tried to approve their own
-	// request.
-	ErrSelfApproval = errors.New("requesters cannot approve their own request")
-	// ErrAlreadyApproved means this approver approved already.
-	ErrAlreadyApproved = errors.New("already approved by this approver")
-	// ErrWrongConversation means the card action came from another
-	// conversation than the request.
-	ErrWrongConversation = errors.New("card action from another conversation")
-)
 
 // validate checks a decision on r by caller against the card's digest and
 // conversation at now.

@@ -26,27 +26,25 @@ type ApprovalStore interface {
 	ListApprovals(ctx context.Context) ([]ApprovalRequest, error)
 }
 
-// Granter tells what a user may do (an *Authorizer).
-type Granter interface {
-	Grants(ctx context.Context, userID string, extraApprove []RoleSource) (Grants, error)
-}
-
 // AppRule is the approval policy for one app.
 type AppRule struct {
 	// Required approvals, 0-2. With 0, a caller who may approve runs the
 	// rotation directly; a caller who may only request still needs one.
 	Required int
-	// Approvers are extra sources that may approve this app.
+	// Approvers are extra sources that may approve this app, recorded on
+	// its requests for people; the Authorizer decides.
 	Approvers []RoleSource
 }
 
 // Approvals is the two-person control in front of the Rotator: it opens
 // requests, takes approvals and rejections (re-authorized at click time),
 // lets exactly one runner start an approved rotation, and expires what
-// waits too long. Every decision, allowed or denied, is audited.
+// waits too long. Every decision, allowed or denied, is audited: the
+// Authorizer's through Decision.Event, and the refusals of a request's
+// state the same way.
 type Approvals struct {
 	Store   ApprovalStore
-	Grants  Granter
+	Authz   Authorizer
 	Rotator *Rotator
 	Audit   Auditor
 	Clock   Clock
@@ -83,16 +81,11 @@ func (a *Approvals) rule(clientID string) AppRule {
 // rotation preflight errors, store errors.
 func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) {
 	rule := a.rule(ask.Request.ClientID)
-	g, err := a.Grants.Grants(ctx, ask.Caller.ObjectID, rule.Approvers)
+	dec, err := a.Authz.Authorize(ctx, Attempt{Who: ask.Caller, Action: ActionRequest, ClientID: ask.Request.ClientID})
 	if err != nil {
-		a.denied(ctx, ask.Caller, ask.Request.ClientID, "", "role lookup failed")
-		return ApprovalRequest{}, fmt.Errorf("%w: your roles could not be checked: %w", ErrDenied, err)
+		return ApprovalRequest{}, err
 	}
-	direct := rule.Required == 0 && g.Approve
-	if !g.Request && !direct {
-		a.denied(ctx, ask.Caller, ask.Request.ClientID, "", "no role that may request rotations")
-		return ApprovalRequest{}, fmt.Errorf("%w: you hold no role that may request rotations", ErrDenied)
-	}
+	direct := dec.Direct && rule.Required == 0
 	now := a.Clock.Now()
 	id := ask.Request.ID
 	if id == "" {
@@ -100,7 +93,7 @@ func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) 
 	}
 	plan, err := a.Rotator.Plan(ctx, ask.Request)
 	if err != nil {
-		a.denied(ctx, ask.Caller, ask.Request.ClientID, id, "preflight: "+err.Error())
+		a.denied(ctx, ask.Caller, ActionRequest, ask.Request.ClientID, id, "preflight: "+err.Error())
 		return ApprovalRequest{}, err
 	}
 	required := max(rule.Required, 1)
@@ -132,8 +125,8 @@ func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) 
 	return r, nil
 }
 
-// Decision is a click on Approve or Reject.
-type Decision struct {
+// Vote is a click on Approve or Reject.
+type Vote struct {
 	Caller       Principal
 	TenantID     string
 	RequestID    string
@@ -147,58 +140,52 @@ type Decision struct {
 // expired requests, and returns the request with run=true when this
 // approval completed it (the caller must then Run it). Concurrent approvals
 // resolve through the store's ETags: exactly one completes the request.
-func (a *Approvals) Approve(ctx context.Context, d Decision) (r ApprovalRequest, run bool, err error) {
+func (a *Approvals) Approve(ctx context.Context, d Vote) (r ApprovalRequest, run bool, err error) {
 	return a.decide(ctx, d, true)
 }
 
 // Reject records caller's rejection: an approver, or the requester
 // withdrawing. It ends the request.
-func (a *Approvals) Reject(ctx context.Context, d Decision) (ApprovalRequest, error) {
+func (a *Approvals) Reject(ctx context.Context, d Vote) (ApprovalRequest, error) {
 	r, _, err := a.decide(ctx, d, false)
 	return r, err
 }
 
-func (a *Approvals) decide(ctx context.Context, d Decision, approve bool) (ApprovalRequest, bool, error) {
+func (a *Approvals) decide(ctx context.Context, d Vote, approve bool) (ApprovalRequest, bool, error) {
 	verb := "reject"
 	if approve {
 		verb = "approve"
 	}
+	action := ActionApprove
 	for range maxDecisionRetries {
 		r, etag, err := a.Store.GetApproval(ctx, d.RequestID)
 		if err != nil {
-			a.denied(ctx, d.Caller, "", d.RequestID, verb+": unknown request")
+			a.denied(ctx, d.Caller, action, "", d.RequestID, "unknown request")
 			return ApprovalRequest{}, false, fmt.Errorf("request %s: %w", d.RequestID, err)
 		}
 		now := a.Clock.Now()
 		if !strings.EqualFold(d.TenantID, r.TenantID) {
-			a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": caller from another tenant")
-			return r, false, fmt.Errorf("%w: the request belongs to another tenant", ErrDenied)
+			return r, false, a.denied(ctx, d.Caller, action, r.ClientID, r.ID, verb+": caller from another tenant")
 		}
 		if err := r.checkDecision(d.Digest, d.Conversation, now); err != nil {
 			if errors.Is(err, ErrExpiredRequest) {
 				r, _ = a.expire(ctx, r, etag)
 			}
-			a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": "+err.Error())
+			a.denied(ctx, d.Caller, action, r.ClientID, r.ID, verb+": "+err.Error())
 			return r, false, err
 		}
 		requester := strings.EqualFold(d.Caller.ObjectID, r.RequestedBy.ObjectID)
 		switch {
 		case approve && requester:
-			a.denied(ctx, d.Caller, r.ClientID, r.ID, "approve: "+ErrSelfApproval.Error())
+			a.denied(ctx, d.Caller, action, r.ClientID, r.ID, "approve: "+ErrSelfApproval.Error())
 			return r, false, ErrSelfApproval
 		case approve && r.HasApproved(d.Caller.ObjectID):
-			a.denied(ctx, d.Caller, r.ClientID, r.ID, "approve: "+ErrAlreadyApproved.Error())
+			a.denied(ctx, d.Caller, action, r.ClientID, r.ID, "approve: "+ErrAlreadyApproved.Error())
 			return r, false, ErrAlreadyApproved
 		}
 		if !(requester && !approve) { // the requester may withdraw without a role
-			g, err := a.Grants.Grants(ctx, d.Caller.ObjectID, r.Approvers)
-			if err != nil {
-				a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": role lookup failed")
-				return r, false, fmt.Errorf("%w: your roles could not be checked: %w", ErrDenied, err)
-			}
-			if !g.Approve {
-				a.denied(ctx, d.Caller, r.ClientID, r.ID, verb+": no role that may approve")
-				return r, false, fmt.Errorf("%w: you hold no role that may approve rotations of this app", ErrDenied)
+			if _, err := a.Authz.Authorize(ctx, Attempt{Who: d.Caller, Action: action, ClientID: r.ClientID, RequestID: r.ID}); err != nil {
+				return r, false, err
 			}
 		}
 		next := r
@@ -219,7 +206,7 @@ func (a *Approvals) decide(ctx context.Context, d Decision, approve bool) (Appro
 		if err := a.audit(ctx, ev); err != nil {
 			return r, false, err
 		}
-		newTag, err := a.Store.UpdateApproval(ctx, next, etag)
+		_, err = a.Store.UpdateApproval(ctx, next, etag)
 		if errors.Is(err, ErrConflict) {
 			a.auditQuiet(ctx, Event{Type: EventSuperseded, RequestID: r.ID, ClientID: r.ClientID, Actor: d.Caller.String(), Detail: verb + " raced another decision; deciding again"})
 			continue
@@ -227,7 +214,6 @@ func (a *Approvals) decide(ctx context.Context, d Decision, approve bool) (Appro
 		if err != nil {
 			return r, false, fmt.Errorf("store the decision: %w", err)
 		}
-		_ = newTag
 		return next, approve && next.State == ApprovalApproved, nil
 	}
 	return ApprovalRequest{}, false, fmt.Errorf("request %s: %w", d.RequestID, ErrConflict)
@@ -255,10 +241,13 @@ func (a *Approvals) audit(ctx context.Context, e Event) error {
 // record it follows was written).
 func (a *Approvals) auditQuiet(ctx context.Context, e Event) { _ = a.audit(ctx, e) }
 
-// denied audits a refused request or decision. The refusal stands whether
-// or not the record could be written.
-func (a *Approvals) denied(ctx context.Context, who Principal, clientID, requestID, why string) {
-	a.auditQuiet(ctx, Event{Type: EventDenied, RequestID: requestID, ClientID: clientID, Actor: who.String(), Detail: why})
+// denied audits a refusal that the request's state or its checks made,
+// not roles, through the same path as every decision, and returns it as
+// an error. The refusal stands whether or not the record could be written.
+func (a *Approvals) denied(ctx context.Context, who Principal, action Action, clientID, requestID, why string) error {
+	d := Decision{Attempt: Attempt{Who: who, Action: action, ClientID: clientID, RequestID: requestID}, Why: why}
+	a.auditQuiet(ctx, d.Event())
+	return &DeniedError{Decision: d}
 }
 
 func nonce() string {

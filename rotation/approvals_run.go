@@ -23,7 +23,7 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 	if r.Digest == "" || r.ComputeDigest() != r.Digest {
 		// What was approved is not what is stored: run nothing, and end
 		// the request so that its card says so.
-		a.denied(ctx, Principal{ObjectID: "keyturn"}, r.ClientID, r.ID, "run: the stored request no longer matches the digest its approvers approved")
+		a.denied(ctx, Principal{ObjectID: "keyturn"}, "", r.ClientID, r.ID, "run: the stored request no longer matches the digest its approvers approved")
 		r.State, r.Reason, r.UpdatedAt = ApprovalFailed, "the stored request no longer matches what was approved", a.Clock.Now()
 		if _, err := a.Store.UpdateApproval(ctx, r, etag); err != nil {
 			return r, fmt.Errorf("run %s: %w (and ending it: %w)", id, ErrTampered, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
@@ -59,21 +60,18 @@ func newApprovalEnv(t *testing.T) *approvalEnv {
 	e.roles.AssignAppRole(arApprove, gAppRole, "Group")
 	e.roles.AssignAppRole(arRequest, frank.ObjectID, "User")
 	e.roles.AddMember(gPayments, pat.ObjectID)
-	authz := &rotation.Authorizer{Dir: e.roles, Clock: w.clock, CacheFor: time.Minute, Roles: rotation.RoleConfig{
+	pol := policy.Builtin()
+	pol.Roles = policy.Roles{
 		Request: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: gRequesters}, {Kind: rotation.SourceAppRole, ID: arRequest}},
 		Approve: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: tAppAdmin, Name: "Application Administrator"},
 			{Kind: rotation.SourceGroup, ID: gApprovers}, {Kind: rotation.SourceAppRole, ID: arApprove}},
-	}}
+	}
+	pol.Rules = e.rules // the cases change it before they act
+	authz := &policy.Authorizer{Policy: &pol, Dir: e.roles, Audit: w.audit, Clock: w.clock, CacheFor: time.Minute}
 	rot := w.rotator(false)
 	n := 0
 	rot.NewID = func() string { n++; return fmt.Sprintf("req-%d", n) }
-	e.ap = &rotation.Approvals{Store: e.store, Grants: authz, Rotator: rot, Audit: w.audit, Clock: w.clock,
-		Rule: func(id string) rotation.AppRule {
-			if r, ok := e.rules[id]; ok {
-				return r
-			}
-			return rotation.AppRule{Required: 1}
-		}}
+	e.ap = &rotation.Approvals{Store: e.store, Authz: authz, Rotator: rot, Audit: w.audit, Clock: w.clock, Rule: pol.Rule}
 	return e
 }
 
@@ -83,7 +81,7 @@ func (e *approvalEnv) ask(who rotation.Principal) (rotation.ApprovalRequest, err
 }
 
 func (e *approvalEnv) approve(who rotation.Principal, r rotation.ApprovalRequest) (rotation.ApprovalRequest, bool, error) {
-	return e.ap.Approve(context.Background(), rotation.Decision{Caller: who, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: conv})
+	return e.ap.Approve(context.Background(), rotation.Vote{Caller: who, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: conv})
 }
 
 func (e *approvalEnv) lastEvent() rotation.Event {
@@ -163,17 +161,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, rotation.ErrTampered, rotation.ApprovalPending, rotation.EventDenied},
 		{"card from another conversation", func(e *approvalEnv) (rotation.ApprovalRequest, error) {
 			r, _ := e.ask(alice)
-			r, _, err := e.ap.Approve(context.Background(), rotation.Decision{Caller: bob, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: "19:other@thread.tacv2"})
+			r, _, err := e.ap.Approve(context.Background(), rotation.Vote{Caller: bob, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: "19:other@thread.tacv2"})
 			return r, err
 		}, rotation.ErrWrongConversation, rotation.ApprovalPending, rotation.EventDenied},
 		{"approver from another tenant", func(e *approvalEnv) (rotation.ApprovalRequest, error) {
 			r, _ := e.ask(alice)
-			r, _, err := e.ap.Approve(context.Background(), rotation.Decision{Caller: bob, TenantID: "bbbbbbbb-0000-4000-8000-000000000002", RequestID: r.ID, Digest: r.Digest, Conversation: conv})
+			r, _, err := e.ap.Approve(context.Background(), rotation.Vote{Caller: bob, TenantID: "bbbbbbbb-0000-4000-8000-000000000002", RequestID: r.ID, Digest: r.Digest, Conversation: conv})
 			return r, err
 		}, rotation.ErrDenied, rotation.ApprovalPending, rotation.EventDenied},
 		{"reject then approve", func(e *approvalEnv) (rotation.ApprovalRequest, error) {
 			r, _ := e.ask(alice)
-			if _, err := e.ap.Reject(context.Background(), rotation.Decision{Caller: carol, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: conv, Reason: "not during the freeze"}); err != nil {
+			if _, err := e.ap.Reject(context.Background(), rotation.Vote{Caller: carol, TenantID: tenant, RequestID: r.ID, Digest: r.Digest, Conversation: conv, Reason: "not during the freeze"}); err != nil {
 				return r, err
 			}
 			r, _, err := e.approve(bob, r)

@@ -9,6 +9,7 @@ type EventType string
 // action they announce; the others after the outcome is known.
 const (
 	EventRequested      EventType = "rotation.requested"
+	EventAllowed        EventType = "rotation.allowed"
 	EventDenied         EventType = "rotation.denied"
 	EventApproved       EventType = "approval.approved"
 	EventRejected       EventType = "approval.rejected"

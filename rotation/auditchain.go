@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -59,9 +58,6 @@ func NextRecord(prev AuditRecord, e Event) AuditRecord {
 	r.Hash = r.ComputeHash()
 	return r
 }
-
-// ErrChainBroken means the audit trail was changed after it was written.
-var ErrChainBroken = errors.New("audit chain broken")
 
 // VerifyChain checks that recs, consecutive records starting after a
 // record whose hash is prevHash ("" from the start), are intact. It names

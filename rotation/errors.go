@@ -9,6 +9,10 @@ import (
 // context); callers test them with errors.Is. The bot and the CLI turn them
 // into words for people in exactly one place each.
 var (
+	// ErrDenied means the caller may not do what they tried; a
+	// *DeniedError carries the decision and the rule behind it.
+	ErrDenied = errors.New("not allowed")
+
 	// ErrInvalid means the input was malformed (bad client ID, vault or
 	// secret name, lifetime). Nothing was changed.
 	ErrInvalid = errors.New("invalid input")
@@ -82,6 +86,30 @@ var (
 	// ErrCompensated means a rotation failed and its partial changes were
 	// undone: the app and the vault are as they were before.
 	ErrCompensated = errors.New("rotation failed and was rolled back")
+
+	// Errors of the approval flow.
+	// ErrConflict means a stored item changed concurrently; re-read and
+	// decide again.
+	ErrConflict = errors.New("changed concurrently")
+	// ErrNotPending means the request is no longer waiting for decisions
+	// (approved, rejected, expired, running or done): a replayed or late
+	// click.
+	ErrNotPending = errors.New("request is no longer pending")
+	// ErrExpiredRequest means the request expired before the decision.
+	ErrExpiredRequest = errors.New("request expired")
+	// ErrTampered means the card's data does not match the stored request.
+	ErrTampered = errors.New("card data does not match the request")
+	// ErrSelfApproval means the requester tried to approve their own
+	// request.
+	ErrSelfApproval = errors.New("requesters cannot approve their own request")
+	// ErrAlreadyApproved means this approver approved already.
+	ErrAlreadyApproved = errors.New("already approved by this approver")
+	// ErrWrongConversation means the card action came from another
+	// conversation than the request.
+	ErrWrongConversation = errors.New("card action from another conversation")
+
+	// ErrChainBroken means the audit trail was changed after it was written.
+	ErrChainBroken = errors.New("audit chain broken")
 )
 
 // NotOwnerError says that Keyturn's service principal is not among an

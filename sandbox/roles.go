@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -35,8 +36,8 @@ func (t *Tenant) sources(names []string) []rotation.RoleSource {
 
 // RoleConfig returns the role sources that grant request and approve, for
 // rotation.Authorizer.
-func (t *Tenant) RoleConfig() rotation.RoleConfig {
-	return rotation.RoleConfig{Request: t.sources(t.Roles.Request), Approve: t.sources(t.Roles.Approve)}
+func (t *Tenant) RoleConfig() policy.Roles {
+	return policy.Roles{Request: t.sources(t.Roles.Request), Approve: t.sources(t.Roles.Approve)}
 }
 
 // AppRule returns the approval rule of the app with clientID; an unknown app

@@ -9,14 +9,57 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
+// appWithApprovers is the app whose per-app approvers the extra sources are.
+const appWithApprovers = "0c0c0c0c-0000-4000-8000-000000000001"
+
+// grants is what a user may do under authzPolicy, and the roles that say so.
+type grants struct {
+	Request, Approve bool
+	Roles            []string
+}
+
+// newAuthorizer wires the client into policy.Authorizer under authzPolicy,
+// with extra as the per-app approvers of appWithApprovers.
+func newAuthorizer(dir rotation.RoleDirectory, clock rotation.Clock, cacheFor time.Duration, extra []rotation.RoleSource) *policy.Authorizer {
+	p := policy.Builtin()
+	p.Roles = authzConfig()
+	p.Rules[appWithApprovers] = rotation.AppRule{Required: 1, Approvers: extra}
+	return &policy.Authorizer{Policy: &p, Dir: dir, Audit: &rotationtest.AuditLog{}, Clock: clock, CacheFor: cacheFor}
+}
+
+// grantsOf asks the authorizer whether user may request and approve a
+// rotation of appWithApprovers.
+func grantsOf(ctx context.Context, a *policy.Authorizer, user string) (grants, error) {
+	var g grants
+	for _, act := range []rotation.Action{rotation.ActionRequest, rotation.ActionApprove} {
+		d, err := a.Check(ctx, rotation.Attempt{Who: rotation.Principal{ObjectID: user}, Action: act, ClientID: appWithApprovers})
+		var denied *rotation.DeniedError
+		if errors.As(err, &denied) && denied.Err != nil {
+			return grants{}, denied.Err
+		}
+		if act == rotation.ActionRequest {
+			g.Request = d.Allowed
+		} else {
+			g.Approve = d.Allowed
+		}
+		if g.Roles == nil {
+			for _, s := range d.Held {
+				g.Roles = append(g.Roles, s.String())
+			}
+		}
+	}
+	return g, nil
+}
+
 // authzConfig is a realistic role configuration: requesters by app role or
 // directory role, approvers by app role or security group.
-func authzConfig() rotation.RoleConfig {
-	return rotation.RoleConfig{
+func authzConfig() policy.Roles {
+	return policy.Roles{
 		Request: []rotation.RoleSource{
 			{Kind: rotation.SourceAppRole, ID: appRoleRequest, Name: "Keyturn.Request"},
 			{Kind: rotation.SourceDirectoryRole, ID: tmplGlobalReader, Name: "Global Reader"},
@@ -35,35 +78,35 @@ func TestAuthorizerThroughGraph(t *testing.T) {
 		name  string
 		user  string
 		extra []rotation.RoleSource
-		want  rotation.Grants
+		want  grants
 	}{
 		{
 			name: "app role only through a group grants request",
 			user: alice,
-			want: rotation.Grants{Request: true, Roles: []string{"appRole Keyturn.Request"}},
+			want: grants{Request: true, Roles: []string{"appRole Keyturn.Request"}},
 		},
 		{
 			name: "member of a group nested in the approver group is approved",
 			user: bob,
-			want: rotation.Grants{Approve: true, Roles: []string{"group sg-keyturn-approvers"}},
+			want: grants{Approve: true, Roles: []string{"group sg-keyturn-approvers"}},
 		},
 		{
 			name: "app role assigned directly grants approve",
 			user: carol,
-			want: rotation.Grants{Approve: true, Roles: []string{"appRole Keyturn.Approve"}},
+			want: grants{Approve: true, Roles: []string{"appRole Keyturn.Approve"}},
 		},
 		{
 			name:  "per-app approvers by directory role, held through a role-assignable group",
 			user:  alice,
 			extra: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: tmplCloudAppAdmin, Name: "Cloud Application Administrator"}},
-			want:  rotation.Grants{Request: true, Approve: true, Roles: []string{"appRole Keyturn.Request", "directoryRole Cloud Application Administrator"}},
+			want:  grants{Request: true, Approve: true, Roles: []string{"appRole Keyturn.Request", "directoryRole Cloud Application Administrator"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), CacheFor: time.Minute}
-			got, err := a.Grants(context.Background(), tc.user, tc.extra)
+			a := newAuthorizer(h.c, rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), time.Minute, tc.extra)
+			got, err := grantsOf(context.Background(), a, tc.user)
 			if err != nil {
 				t.Fatalf("Grants: %v", err)
 			}
@@ -85,10 +128,10 @@ func TestAuthorizerThroughGraph(t *testing.T) {
 func TestAuthorizerCacheThroughGraph(t *testing.T) {
 	h := newHarness(t)
 	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: clock, CacheFor: time.Hour} // capped at 60 s
+	a := newAuthorizer(h.c, clock, time.Hour, nil) // capped at 60 s
 	ctx := context.Background()
 
-	first, err := a.Grants(ctx, bob, nil)
+	first, err := grantsOf(ctx, a, bob)
 	if err != nil || !first.Approve {
 		t.Fatalf("Grants = %+v, %v; want approve", first, err)
 	}
@@ -98,7 +141,7 @@ func TestAuthorizerCacheThroughGraph(t *testing.T) {
 	}
 
 	clock.Advance(59 * time.Second)
-	again, err := a.Grants(ctx, strings.ToUpper(bob), nil)
+	again, err := grantsOf(ctx, a, strings.ToUpper(bob))
 	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("Grants after 59 s = %+v, %v; want the cached %+v", again, err, first)
 	}
@@ -111,7 +154,7 @@ func TestAuthorizerCacheThroughGraph(t *testing.T) {
 	h.graph.members[groupInner] = nil
 	h.graph.Unlock()
 	clock.Advance(2 * time.Second)
-	later, err := a.Grants(ctx, bob, nil)
+	later, err := grantsOf(ctx, a, bob)
 	if err != nil {
 		t.Fatalf("Grants after 61 s: %v", err)
 	}
@@ -138,12 +181,12 @@ func TestAuthorizerDeniesOnGraphFailure(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.graph.Inject(tc.f)
-			a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Now()), CacheFor: time.Minute}
-			g, err := a.Grants(context.Background(), carol, nil)
+			a := newAuthorizer(h.c, rotationtest.NewClock(time.Now()), time.Minute, nil)
+			g, err := grantsOf(context.Background(), a, carol)
 			if err == nil {
 				t.Fatalf("Grants = %+v, want an error", g)
 			}
-			if g.Request || g.Approve || len(g.Roles) != 0 {
+			if g.Request || g.Approve || len(g.Roles) != 0 { // grantsOf returns nothing with an error
 				t.Errorf("Grants = %+v alongside the error, want nothing granted", g)
 			}
 			var re *roleError
@@ -154,8 +197,8 @@ func TestAuthorizerDeniesOnGraphFailure(t *testing.T) {
 	}
 	t.Run("unknown user", func(t *testing.T) {
 		h := newHarness(t)
-		a := &rotation.Authorizer{Dir: h.c, Roles: authzConfig(), Clock: rotationtest.NewClock(time.Now()), CacheFor: time.Minute}
-		if g, err := a.Grants(context.Background(), unknown, nil); err == nil || !strings.Contains(err.Error(), "unknown to the directory") {
+		a := newAuthorizer(h.c, rotationtest.NewClock(time.Now()), time.Minute, nil)
+		if g, err := grantsOf(context.Background(), a, unknown); err == nil || !strings.Contains(err.Error(), "unknown to the directory") {
 			t.Errorf("Grants(unknown) = %+v, %v; want an unknown-user error", g, err)
 		}
 	})

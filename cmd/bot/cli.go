@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/store/kvstore"
 )
@@ -247,8 +248,8 @@ func (c *cli) knowPolicyApps(s *session) int {
 		fmt.Fprintf(c.stderr, "configuration:\nKEYTURN_POLICY %s:\n%v\n", path, err)
 		return exitUsage
 	}
-	s.rot.KnownApps = pc.clientIDs()
-	s.rot.Policy.AllowedVaults = append(s.rot.Policy.AllowedVaults, pc.Policy.AllowedVaults...)
+	s.rot.KnownApps = pc.ClientIDs()
+	s.rot.Policy.AllowedVaults = append(s.rot.Policy.AllowedVaults, pc.Rotation.AllowedVaults...)
 	return exitOK
 }
 
@@ -331,7 +332,7 @@ func parseDays(s string) (time.Duration, error) {
 	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
-	d, err := parseDuration(s)
+	d, err := policy.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration such as 180d, 2w or 4320h", s)
 	}

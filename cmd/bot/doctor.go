@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -106,13 +108,13 @@ func doctorConfig(s doctorSetup) doctor.Config {
 		dc.PolicyErr = err
 		return dc
 	}
-	dc.Vaults = pc.Policy.AllowedVaults
+	dc.Vaults = pc.Rotation.AllowedVaults
 	dc.Tenants = pc.Tenants
-	for _, alias := range sortedKeys(pc.Apps) {
+	for _, alias := range slices.Sorted(maps.Keys(pc.Apps)) {
 		t := pc.Apps[alias]
 		life := t.Lifetime
 		if life == 0 {
-			life = pc.Policy.DefaultLifetime
+			life = pc.Rotation.DefaultLifetime
 		}
 		dc.Apps = append(dc.Apps, doctor.App{Alias: alias, ClientID: t.ClientID, Lifetime: life})
 	}

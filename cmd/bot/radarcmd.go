@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/bot"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/radar"
 )
 
@@ -172,7 +173,7 @@ func (c *cli) printRadar(rep radar.Report) {
 	}
 	_ = w.Flush()
 	if n == 0 {
-		fmt.Fprintf(c.stdout, "no client secret of the %d apps Keyturn owns ends within %s\n", rep.AppsSeen, fmtDuration(rep.Window))
+		fmt.Fprintf(c.stdout, "no client secret of the %d apps Keyturn owns ends within %s\n", rep.AppsSeen, policy.FormatDuration(rep.Window))
 	}
 	for _, u := range rep.Unchecked {
 		fmt.Fprintf(c.stderr, "not checked: %s\n", u)

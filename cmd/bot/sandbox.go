@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/bot"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/sandbox"
 )
@@ -54,17 +55,17 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 		}
 	}()
 	t := w.Tenant()
-	pc := builtinPolicy()
-	pc.Policy = w.Policy(rotation.DefaultPolicy())
+	pc := policy.Builtin()
+	pc.Rotation = w.Policy(rotation.DefaultPolicy())
 	pc.Roles, pc.Tenants = t.RoleConfig(), []string{t.Tenant.ID}
 	if scfg.AppID != "" {
 		// Real Teams against the demo tenant: activities come from the
 		// bot's own tenant (MicrosoftAppTenantId, KEYTURN_ALLOWED_TENANTS).
 		pc.Tenants = append(pc.Tenants, scfg.Tenants...)
 	}
-	pc.Apps = map[string]bot.Target{}
+	pc.Apps = map[string]policy.App{}
 	for _, a := range t.Targets() {
-		pc.Apps[a.Alias] = bot.Target{ClientID: a.ClientID, VaultURI: a.VaultURI, ClientIDName: a.ClientIDName, SecretName: a.SecretName}
+		pc.Apps[a.Alias] = policy.App{Alias: a.Alias, ClientID: a.ClientID, VaultURI: a.VaultURI, ClientIDName: a.ClientIDName, SecretName: a.SecretName}
 	}
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
@@ -78,7 +79,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 }
 
 // withRule makes rule the approval rule of every app.
-func withRule(pc policyConfig, rule func(clientID string) rotation.AppRule) policyConfig {
+func withRule(pc policy.Policy, rule func(clientID string) rotation.AppRule) policy.Policy {
 	pc.Rules = map[string]rotation.AppRule{}
 	for _, t := range pc.Apps {
 		pc.Rules[strings.ToLower(t.ClientID)] = rule(t.ClientID)

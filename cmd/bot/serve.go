@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	azpolicy "github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/keyturn/keyturn/azure/identity"
 	"github.com/keyturn/keyturn/bot"
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/internal/outbound"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/store/kvstore"
@@ -34,7 +35,7 @@ func (c *cli) serve(ctx context.Context, args []string) int {
 	}
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
-	var pc policyConfig
+	var pc policy.Policy
 	var perr error
 	if err == nil && serr == nil {
 		pc, perr = servePolicy(cfg, scfg)
@@ -80,14 +81,13 @@ type botRunner func(ctx context.Context, srv *bot.Server, log *slog.Logger) erro
 // runBot wires the bot on the backend, state and policy, recovers what a
 // crash left unfinished, and hands it to run: serve listens on its own,
 // the sandbox serves it next to its page.
-func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc policyConfig, run botRunner) int {
+func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc policy.Policy, run botRunner) int {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
-	policy := pc.Policy
-	policy.OwnClientID = cfg.OwnClientID
-	s, code := c.openWith(ctx, cfg, log, policy)
+	pc.Rotation.OwnClientID = cfg.OwnClientID
+	s, code := c.openWith(ctx, cfg, log, pc.Rotation)
 	if s == nil {
 		return code
 	}
@@ -97,7 +97,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		return exitFailure
 	}
 	clock := s.rot.Clock
-	s.rot.KnownApps = pc.clientIDs()
+	s.rot.KnownApps = pc.ClientIDs()
 	s.rot.SweepEvery = sweepEvery
 	if s.rot.PrincipalID == "" {
 		log.Warn("Keyturn's service principal is unknown (set KEYTURN_PRINCIPAL_ID): requests for apps Keyturn does not own are refused only when the approved rotation runs")
@@ -111,8 +111,8 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitFailure
 	}
-	authz := &rotation.Authorizer{Dir: s.backend.Roles, Roles: pc.Roles, Clock: clock, CacheFor: rotation.MaxRoleCache}
-	approvals := &rotation.Approvals{Store: s.store, Grants: authz, Rotator: s.rot, Audit: s.store, Clock: clock, Rule: pc.rule, TTL: pc.RequestTTL}
+	authz := &policy.Authorizer{Policy: &pc, Dir: s.backend.Roles, Audit: s.store, Clock: clock, CacheFor: policy.MaxRoleCache}
+	approvals := &rotation.Approvals{Store: s.store, Authz: authz, Rotator: s.rot, Audit: s.store, Clock: clock, Rule: pc.Rule, TTL: pc.RequestTTL}
 
 	hc := outbound.Client(outbound.Transport(outbound.ProxyFunc(cfg.Proxy)))
 	urls := &bot.ServiceURLs{Store: s.store} // shared by replicas, kept across restarts
@@ -156,9 +156,9 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 	srv, err := bot.New(bot.Config{
 		Radar: radarOf(s, log), Holder: holder, SingleProcess: s.state.Kind == storeBolt,
 		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
-		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Roles: authz,
+		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Authz: authz,
 		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
-		Catalog: &bot.StaticCatalog{Apps: pc.Apps, DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
+		Catalog: &bot.StaticCatalog{Apps: catalogApps(pc.Apps), DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
 		Now:     clock.Now, BotName: scfg.BotName, Schedule: scfg.Schedule,
 		Ready: func(ctx context.Context) error {
 			var errs []error
@@ -227,33 +227,27 @@ func auditPolicyChange(ctx context.Context, st *kvstore.Store, path string) erro
 // servePolicy is the policy file named by KEYTURN_POLICY, or the built-in
 // policy with the simple variables (KEYTURN_ALLOWED_VAULTS, KEYTURN_APPS,
 // KEYTURN_DEFAULT_VAULT); tenants default to MicrosoftAppTenantId.
-func servePolicy(cfg config, scfg serveConfig) (policyConfig, error) {
-	pc := builtinPolicy()
+func servePolicy(cfg config, scfg serveConfig) (policy.Policy, error) {
+	pc := policy.Builtin()
 	if scfg.PolicyPath != "" {
 		var err error
 		if pc, err = loadPolicyFile(scfg.PolicyPath, cfg.Cloud, rotation.DefaultPolicy()); err != nil {
 			return pc, fmt.Errorf("KEYTURN_POLICY %s:\n%w", scfg.PolicyPath, err)
 		}
 	} else {
-		pc.Policy.AllowedVaults = cfg.AllowedVaults
+		pc.Rotation.AllowedVaults = cfg.AllowedVaults
 		pc.Apps = scfg.Apps
 		pc.DefaultVault = scfg.DefaultVault
 	}
 	if len(pc.Tenants) == 0 {
 		pc.Tenants = scfg.Tenants
 	}
-	for alias, t := range pc.Apps {
-		if tm, ok := pc.Timing[strings.ToLower(t.ClientID)]; ok {
-			t.Lifetime, t.Overlap = tm.Lifetime, tm.Overlap
-			pc.Apps[alias] = t
-		}
-	}
 	return pc, nil
 }
 
 // logStartup says what the server is using, so an operator reading the
 // first lines knows its mode, identity, tenants, cloud and state.
-func logStartup(log *slog.Logger, cfg config, s serveConfig, pc policyConfig, sc stateConfig) {
+func logStartup(log *slog.Logger, cfg config, s serveConfig, pc policy.Policy, sc stateConfig) {
 	mode := "teams"
 	if s.AppID == "" {
 		mode = "emulator (no MicrosoftAppId: unauthenticated, loopback only)"
@@ -265,9 +259,9 @@ func logStartup(log *slog.Logger, cfg config, s serveConfig, pc policyConfig, sc
 	if s.PolicyPath != "" {
 		source = s.PolicyPath
 	}
-	log.Info("keyturn policy", "source", source, "allowed_vaults", strings.Join(pc.Policy.AllowedVaults, ","), "default_vault", pc.DefaultVault,
+	log.Info("keyturn policy", "source", source, "allowed_vaults", strings.Join(pc.Rotation.AllowedVaults, ","), "default_vault", pc.DefaultVault,
 		"aliases", len(pc.Apps), "request_roles", len(pc.Roles.Request), "approve_roles", len(pc.Roles.Approve), "request_ttl", pc.RequestTTL.String())
-	if len(pc.Policy.AllowedVaults) == 0 {
+	if len(pc.Rotation.AllowedVaults) == 0 {
 		log.Warn("no vault is allowed: every rotation will be refused until the policy lists one")
 	}
 	if len(pc.Roles.Request) == 0 || len(pc.Roles.Approve) == 0 {
@@ -304,7 +298,7 @@ func connectorTokens(s serveConfig, cfg config, hc azcoreTransport, log *slog.Lo
 	}
 	scope := cfg.Cloud.BotScope
 	return connector.NewCachingTokenSource(func(ctx context.Context) (string, time.Time, error) {
-		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+		tok, err := cred.GetToken(ctx, azpolicy.TokenRequestOptions{Scopes: []string{scope}})
 		if err != nil {
 			return "", time.Time{}, err
 		}
@@ -313,7 +307,7 @@ func connectorTokens(s serveConfig, cfg config, hc azcoreTransport, log *slog.Lo
 }
 
 // azcoreTransport is the HTTP client azidentity sends through.
-type azcoreTransport = policy.Transporter
+type azcoreTransport = azpolicy.Transporter
 
 // radarOf is the expiry radar over the session's backend and store, or nil
 // (off) when the backend cannot list the apps Keyturn owns, which needs

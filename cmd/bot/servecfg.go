@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/keyturn/keyturn/bot"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -29,7 +29,7 @@ type serveConfig struct {
 	AppCertPEM   []byte          // KEYTURN_APP_CERTIFICATE_FILE, instead of a password
 	OpenIDURL    string          // BotOpenIdMetadata
 	Tenants      []string        // KEYTURN_ALLOWED_TENANTS, default MicrosoftAppTenantId
-	Apps         map[string]bot.Target
+	Apps         map[string]policy.App
 	DefaultVault string
 	Workers      int
 	PolicyPath   string // KEYTURN_POLICY
@@ -48,7 +48,7 @@ func loadServeConfig(getenv env, base config) (serveConfig, error) {
 		AppType:     getenv.first("MicrosoftAppType"),
 		AppTenantID: getenv.first("MicrosoftAppTenantId"),
 		OpenIDURL:   getenv.first("BotOpenIdMetadata", "ToBotFromChannelOpenIdMetadataUrl"),
-		Apps:        map[string]bot.Target{},
+		Apps:        map[string]policy.App{},
 	}
 	port := getenv.first("PORT")
 	if port == "" {
@@ -123,7 +123,7 @@ func loadServeConfig(getenv env, base config) (serveConfig, error) {
 			errs = append(errs, fmt.Errorf("KEYTURN_APPS: %q must be alias=client-id[@vault]", entry))
 			continue
 		}
-		t := bot.Target{ClientID: strings.ToLower(id)}
+		t := policy.App{Alias: alias, ClientID: strings.ToLower(id)}
 		if vault != "" {
 			uri, err := base.Cloud.VaultURI(vault)
 			if err != nil {

@@ -41,6 +41,7 @@ var rules = []rule{
 	{From: "bot/connector", OnlyStd: true, Allowed: []string{"bot/activity", "bot/connector"}},
 	{From: "bot/cards", OnlyStd: true, Allowed: []string{"bot/cards", "radar", "rotation"}},
 	{From: "manifest", OnlyStd: true, Allowed: []string{"manifest", "bot/command", "bot/activity"}},
+	{From: "policy", Forbidden: []string{module + "/bot", module + "/azure", module + "/store", module + "/cmd", module + "/sandbox", "github.com/Azure/", "github.com/microsoftgraph/", "github.com/labstack/"}},
 	{From: "azure", Forbidden: []string{module + "/bot", module + "/cmd", module + "/store"}},
 	{From: "store", Forbidden: []string{module + "/bot", module + "/cmd", module + "/azure/graphapps", module + "/azure/keyvault"}},
 	{From: "sandbox", Forbidden: []string{module + "/bot", module + "/azure", module + "/cmd", module + "/store", "github.com/Azure/", "github.com/microsoftgraph/"}},

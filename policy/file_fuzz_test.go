@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ const (
 // could be pasted by mistake (client_id, client_secret), no error repeats
 // it: start-up errors go to logs.
 func FuzzPolicyFile(f *testing.F) {
-	example, err := os.ReadFile(filepath.Join("..", "..", "docs", "keyturn.example.yaml"))
+	example, err := os.ReadFile(filepath.Join("..", "docs", "keyturn.example.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -71,13 +71,13 @@ func FuzzPolicyFile(f *testing.F) {
 }
 
 // checkPolicyConfig asserts what every accepted policy file guarantees.
-func checkPolicyConfig(t *testing.T, pc policyConfig) {
+func checkPolicyConfig(t *testing.T, pc Policy) {
 	t.Helper()
-	p := pc.Policy
+	p := pc.Rotation
 	if err := p.Validate(); err != nil {
 		t.Fatalf("accepted policy does not validate: %v", err)
 	}
-	if pc.RequestTTL < minRequestTTL || pc.RequestTTL > maxRequestTTL {
+	if pc.RequestTTL < MinRequestTTL || pc.RequestTTL > MaxRequestTTL {
 		t.Fatalf("request TTL %s", pc.RequestTTL)
 	}
 	if pc.DefaultVault != "" && !p.VaultAllowed(pc.DefaultVault) {
@@ -90,8 +90,8 @@ func checkPolicyConfig(t *testing.T, pc policyConfig) {
 	}
 	for alias, a := range pc.Apps {
 		switch {
-		case !aliasPattern.MatchString(alias) || a.Name != alias:
-			t.Fatalf("alias %q named %q", alias, a.Name)
+		case !aliasPattern.MatchString(alias) || a.Alias != alias:
+			t.Fatalf("alias %q named %q", alias, a.Alias)
 		case !rotation.IsGUID(a.ClientID) || a.ClientID != strings.ToLower(a.ClientID):
 			t.Fatalf("app %q client ID %q", alias, a.ClientID)
 		case !p.VaultAllowed(a.VaultURI):

@@ -1,4 +1,4 @@
-package main
+package policy
 
 import (
 	"bytes"
@@ -14,7 +14,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyturn/keyturn/azure/azcloud"
-	"github.com/keyturn/keyturn/bot"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -37,18 +36,22 @@ func publicCloud(t *testing.T) azcloud.Cloud {
 
 // loadPolicyText writes text to a file and loads it with the built-in policy
 // as base.
-func loadPolicyText(t *testing.T, text string) (policyConfig, error) {
+func loadPolicyText(t *testing.T, text string) (Policy, error) {
 	t.Helper()
 	return loadPolicyTextBase(t, text, rotation.DefaultPolicy())
 }
 
-func loadPolicyTextBase(t *testing.T, text string, base rotation.Policy) (policyConfig, error) {
+func loadPolicyTextBase(t *testing.T, text string, base rotation.Policy) (Policy, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keyturn.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return loadPolicyFile(path, publicCloud(t), base)
+}
+
+func loadPolicyFile(path string, cloud azcloud.Cloud, base rotation.Policy) (Policy, error) {
+	return Load(path, Options{VaultURI: cloud.VaultURI, Base: base})
 }
 
 // problemLines returns the problems of a loadPolicyFile error, one a line,
@@ -73,27 +76,27 @@ apps:
 func TestPolicyExampleFileLoads(t *testing.T) {
 	base := rotation.DefaultPolicy()
 	base.OwnClientID = "11111111-1111-4111-8111-111111111111"
-	pc, err := loadPolicyFile(filepath.Join("..", "..", "docs", "keyturn.example.yaml"), publicCloud(t), base)
+	pc, err := loadPolicyFile(filepath.Join("..", "docs", "keyturn.example.yaml"), publicCloud(t), base)
 	if err != nil {
 		t.Fatalf("the example policy must load cleanly:\n%v", err)
 	}
 	wantVaults := []string{"https://kv-payments.vault.azure.net/", "https://kv-hr.vault.azure.net/"}
-	if !slices.Equal(pc.Policy.AllowedVaults, wantVaults) || pc.DefaultVault != wantVaults[0] {
-		t.Errorf("vaults %v default %q", pc.Policy.AllowedVaults, pc.DefaultVault)
+	if !slices.Equal(pc.Rotation.AllowedVaults, wantVaults) || pc.DefaultVault != wantVaults[0] {
+		t.Errorf("vaults %v default %q", pc.Rotation.AllowedVaults, pc.DefaultVault)
 	}
-	if pc.Policy.OwnClientID != base.OwnClientID {
-		t.Errorf("own client ID %q: the caller's must stay", pc.Policy.OwnClientID)
+	if pc.Rotation.OwnClientID != base.OwnClientID {
+		t.Errorf("own client ID %q: the caller's must stay", pc.Rotation.OwnClientID)
 	}
 	if !slices.Equal(pc.Tenants, []string{"5e7a3b1c-2d4f-4a6b-8c9d-0e1f2a3b4c5d"}) || pc.RequestTTL != 30*time.Minute {
 		t.Errorf("tenants %v ttl %s", pc.Tenants, pc.RequestTTL)
 	}
-	if !slices.Equal(pc.Policy.SecretNamePrefixes, []string{"payments-", "hr-"}) {
-		t.Errorf("prefixes %v", pc.Policy.SecretNamePrefixes)
+	if !slices.Equal(pc.Rotation.SecretNamePrefixes, []string{"payments-", "hr-"}) {
+		t.Errorf("prefixes %v", pc.Rotation.SecretNamePrefixes)
 	}
-	wantApps := map[string]bot.Target{
-		"payments-api": {Name: "payments-api", ClientID: idPayments, VaultURI: wantVaults[0],
-			ClientIDName: "payments-api-client-id", SecretName: "payments-api-client-secret"},
-		"hr-portal": {Name: "hr-portal", ClientID: idHR, VaultURI: wantVaults[1],
+	wantApps := map[string]App{
+		"payments-api": {Alias: "payments-api", ClientID: idPayments, VaultURI: wantVaults[0],
+			ClientIDName: "payments-api-client-id", SecretName: "payments-api-client-secret", Lifetime: 90 * day, Overlap: 3 * day},
+		"hr-portal": {Alias: "hr-portal", ClientID: idHR, VaultURI: wantVaults[1],
 			ClientIDName: "hr-portal-client-id", SecretName: "hr-portal-client-secret"},
 	}
 	if !reflect.DeepEqual(pc.Apps, wantApps) {
@@ -107,18 +110,12 @@ func TestPolicyExampleFileLoads(t *testing.T) {
 	if !reflect.DeepEqual(pc.Roles.Approve, wantApprove) || len(pc.Roles.Request) != 2 || pc.Roles.Request[1].Kind != rotation.SourceAppRole {
 		t.Errorf("roles %+v", pc.Roles)
 	}
-	pay := pc.rule(strings.ToUpper(idPayments))
+	pay := pc.Rule(strings.ToUpper(idPayments))
 	if pay.Required != 2 || len(pay.Approvers) != 1 || pay.Approvers[0].Name != "sg-payments-owners" {
 		t.Errorf("payments rule %+v", pay)
 	}
-	if hr := pc.rule(idHR); hr.Required != 1 || len(hr.Approvers) != 0 {
+	if hr := pc.Rule(idHR); hr.Required != 1 || len(hr.Approvers) != 0 {
 		t.Errorf("hr rule %+v", hr)
-	}
-	if got := pc.Timing[idPayments]; got != (appTiming{Lifetime: 90 * day, Overlap: 3 * day}) {
-		t.Errorf("payments timing %+v", got)
-	}
-	if _, ok := pc.Timing[idHR]; ok {
-		t.Errorf("hr-portal sets no timing: %+v", pc.Timing)
 	}
 }
 
@@ -130,7 +127,7 @@ func TestPolicyDefaultsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := rotation.DefaultPolicy()
-	p := pc.Policy
+	p := pc.Rotation
 	if p.DefaultLifetime != def.DefaultLifetime || p.MinLifetime != def.MinLifetime || p.MaxLifetime != def.MaxLifetime ||
 		p.Overlap != def.Overlap || p.VerifyAttempts != def.VerifyAttempts || len(p.SecretNamePrefixes) != 0 {
 		t.Errorf("policy %+v, want the built-in values", p)
@@ -138,11 +135,11 @@ func TestPolicyDefaultsApplied(t *testing.T) {
 	if !slices.Equal(p.AllowedVaults, base.AllowedVaults) {
 		t.Errorf("without vaults in the file, base's stay: %v", p.AllowedVaults)
 	}
-	if pc.DefaultRule.Required != 1 || pc.rule(idPayments).Required != 1 || pc.rule(idHR).Required != 1 {
+	if pc.DefaultRule.Required != 1 || pc.Rule(idPayments).Required != 1 || pc.Rule(idHR).Required != 1 {
 		t.Errorf("approvals default to 1: %+v %+v", pc.DefaultRule, pc.Rules)
 	}
-	if pc.RequestTTL != 30*time.Minute || pc.Tenants != nil || len(pc.Timing) != 0 {
-		t.Errorf("ttl %s tenants %v timing %v", pc.RequestTTL, pc.Tenants, pc.Timing)
+	if pc.RequestTTL != 30*time.Minute || pc.Tenants != nil || pc.Apps["payments-api"].Lifetime != 0 || pc.Apps["payments-api"].Overlap != 0 {
+		t.Errorf("ttl %s tenants %v apps %v", pc.RequestTTL, pc.Tenants, pc.Apps)
 	}
 
 	// Vaults in the file replace base's; defaults in the file replace built-ins.
@@ -153,7 +150,7 @@ tenants: [AAAAAAAA-1111-4111-8111-111111111111, aaaaaaaa-1111-4111-8111-11111111
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = pc.Policy
+	p = pc.Rotation
 	if !slices.Equal(p.AllowedVaults, []string{"https://kv-payments.vault.azure.net/"}) {
 		t.Errorf("vaults %v", p.AllowedVaults)
 	}
@@ -167,14 +164,14 @@ tenants: [AAAAAAAA-1111-4111-8111-111111111111, aaaaaaaa-1111-4111-8111-11111111
 }
 
 func TestPolicyBuiltin(t *testing.T) {
-	pc := builtinPolicy()
-	if err := pc.Policy.Validate(); err != nil {
+	pc := Builtin()
+	if err := pc.Rotation.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(pc.Policy, rotation.DefaultPolicy()) || len(pc.Policy.AllowedVaults) != 0 {
-		t.Errorf("policy %+v, want rotation.DefaultPolicy with no vault", pc.Policy)
+	if !reflect.DeepEqual(pc.Rotation, rotation.DefaultPolicy()) || len(pc.Rotation.AllowedVaults) != 0 {
+		t.Errorf("policy %+v, want rotation.DefaultPolicy with no vault", pc.Rotation)
 	}
-	if pc.rule(idPayments).Required != 1 || len(pc.Apps) != 0 || pc.RequestTTL != 30*time.Minute || pc.DefaultVault != "" {
+	if pc.Rule(idPayments).Required != 1 || len(pc.Apps) != 0 || pc.RequestTTL != 30*time.Minute || pc.DefaultVault != "" {
 		t.Errorf("%+v", pc)
 	}
 }
@@ -275,9 +272,9 @@ func TestPolicyDurations(t *testing.T) {
 		{"", 0, false},
 	}
 	for _, tt := range tests {
-		got, err := parseDuration(tt.in)
+		got, err := ParseDuration(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseDuration(%q) = %s, %v; want %s, ok %v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("ParseDuration(%q) = %s, %v; want %s, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }
@@ -545,8 +542,8 @@ func TestPolicyAnchorsAndMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc.rule(idHR).Required != 2 || pc.Timing["1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"].Lifetime != day {
-		t.Errorf("merged values: %+v %+v", pc.Rules, pc.Timing)
+	if pc.Rule(idHR).Required != 2 || pc.Apps["ops"].Lifetime != day {
+		t.Errorf("merged values: %+v %+v", pc.Rules, pc.Apps)
 	}
 }
 

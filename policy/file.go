@@ -1,23 +1,18 @@
-package main
+package policy
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"reflect"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/keyturn/keyturn/azure/azcloud"
-	"github.com/keyturn/keyturn/bot"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -76,113 +71,56 @@ type policySecretNames struct {
 	ClientSecret string `yaml:"client_secret"`
 }
 
-// policyConfig is Keyturn's policy as the rest of cmd/bot wires it.
-type policyConfig struct {
-	// Policy is the rotation policy; OwnClientID is the caller's to set.
-	Policy rotation.Policy
-	// Roles says who may request and who may approve, for every app.
-	Roles rotation.RoleConfig
-	// DefaultRule applies to apps not listed under apps (typed by client ID).
-	DefaultRule rotation.AppRule
-	// Rules are the listed apps' approval rules, by lower-case client ID.
-	Rules map[string]rotation.AppRule
-	// Apps are the listed apps, by alias, with vault and secret names resolved.
-	Apps map[string]bot.Target
-	// Timing holds the listed apps' own lifetime and overlap, by lower-case
-	// client ID, for rotation.Request; a zero field means the policy's.
-	Timing map[string]appTiming
-	// DefaultVault is a canonical vault URI, or empty.
-	DefaultVault string
-	// Tenants are lower-case tenant IDs; nil means the caller's default
-	// (MicrosoftAppTenantId).
-	Tenants []string
-	// RequestTTL is how long an approval request waits for decisions.
-	RequestTTL time.Duration
+const maxPolicyBytes = 1 << 20
+
+// Options says what Load and Parse need besides the file.
+type Options struct {
+	// VaultURI turns a vault name or URI into the canonical URI of the
+	// configured cloud (azcloud.Cloud.VaultURI). Required.
+	VaultURI func(nameOrURI string) (string, error)
+	// Base holds the values of keys the file leaves out: the vault
+	// allow-list and lifetimes Keyturn was started with (vaults given in
+	// the file replace Base's). Its OwnClientID stays.
+	Base rotation.Policy
 }
 
-// appTiming is one app's lifetime and overlap; zero means the policy default.
-type appTiming struct {
-	Lifetime time.Duration
-	Overlap  time.Duration
-}
-
-// clientIDs lists the apps the policy names (aliases and per-app rules),
-// lower-case and sorted, for the sweep.
-func (c policyConfig) clientIDs() []string {
-	seen := map[string]bool{}
-	for _, t := range c.Apps {
-		seen[strings.ToLower(t.ClientID)] = true
-	}
-	for id := range c.Rules {
-		seen[strings.ToLower(id)] = true
-	}
-	out := make([]string, 0, len(seen))
-	for id := range seen {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// rule returns the approval rule of clientID: its own if listed, else the default.
-func (c policyConfig) rule(clientID string) rotation.AppRule {
-	if r, ok := c.Rules[strings.ToLower(clientID)]; ok {
-		return r
-	}
-	return c.DefaultRule
-}
-
-const (
-	defaultRequestTTL = 30 * time.Minute
-	minRequestTTL     = time.Minute
-	maxRequestTTL     = 24 * time.Hour
-	maxPolicyBytes    = 1 << 20
-)
-
-// builtinPolicy is the policy without a file: rotation.DefaultPolicy's
-// lifetimes and overlap, no allowed vault (so nothing can be rotated until
-// one is configured), no app aliases, no role sources, one approval for
-// every app, and requests that wait 30 minutes. Tenants stay nil: the caller
-// defaults them to MicrosoftAppTenantId.
-func builtinPolicy() policyConfig {
-	return policyConfig{
-		Policy:      rotation.DefaultPolicy(),
-		DefaultRule: rotation.AppRule{Required: 1},
-		Rules:       map[string]rotation.AppRule{},
-		Apps:        map[string]bot.Target{},
-		Timing:      map[string]appTiming{},
-		RequestTTL:  defaultRequestTTL,
-	}
-}
-
-// loadPolicyFile reads the YAML policy file at path and checks all of it,
-// reporting every problem at once, each with its path in the file. Keys the
-// file leaves out keep the values of base (the vault allow-list and
-// lifetimes Keyturn was started with); vaults given in the file replace
-// base's. cloud turns vault names into URIs.
-func loadPolicyFile(path string, cloud azcloud.Cloud, base rotation.Policy) (policyConfig, error) {
+// Load reads the YAML policy file at path and checks all of it, reporting
+// every problem at once, each with its path in the file.
+func Load(path string, opts Options) (Policy, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return policyConfig{}, fmt.Errorf("policy file: %w", err)
+		return Policy{}, fmt.Errorf("policy file: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxPolicyBytes+1))
 	if err != nil {
-		return policyConfig{}, fmt.Errorf("policy file %s: %w", path, err)
+		return Policy{}, fmt.Errorf("policy file %s: %w", path, err)
 	}
+	p, err := Parse(data, opts)
+	if err != nil {
+		return Policy{}, fmt.Errorf("policy file %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse checks the YAML policy file data, as Load does.
+func Parse(data []byte, opts Options) (Policy, error) {
 	if len(data) > maxPolicyBytes {
-		return policyConfig{}, fmt.Errorf("policy file %s: larger than %d bytes", path, maxPolicyBytes)
+		return Policy{}, fmt.Errorf("larger than %d bytes", maxPolicyBytes)
+	}
+	if opts.VaultURI == nil {
+		return Policy{}, errors.New("policy: Options.VaultURI is required")
 	}
 	pf, shape, err := decodePolicyFile(data)
 	if err != nil {
-		return policyConfig{}, fmt.Errorf("policy file %s: %w", path, err)
+		return Policy{}, err
 	}
 	c := &policyCheck{probs: shape.probs, broken: shape.broken}
-	pc := c.build(pf, cloud, base)
+	p := c.build(pf, opts.VaultURI, opts.Base)
 	if len(c.probs) > 0 {
-		return policyConfig{}, fmt.Errorf("policy file %s: %d problem(s):\n%w", path, len(c.probs), errors.Join(c.probs...))
+		return Policy{}, fmt.Errorf("%d problem(s):\n%w", len(c.probs), errors.Join(c.probs...))
 	}
-	return pc, nil
+	return p, nil
 }
 
 // shapeCheck collects problems of shape, and the paths they were found at.
@@ -239,36 +177,6 @@ func decodePolicyFile(data []byte) (pf policyFile, shape shapeCheck, err error) 
 	return pf, shape, nil
 }
 
-// parseDuration reads Nd (days), Nw (weeks) or a Go duration (36h, 90m).
-func parseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	unit := time.Duration(0)
-	switch {
-	case strings.HasSuffix(s, "d"):
-		unit = 24 * time.Hour
-	case strings.HasSuffix(s, "w"):
-		unit = 7 * 24 * time.Hour
-	default:
-		return time.ParseDuration(s)
-	}
-	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: %w", s, err)
-	}
-	if n > math.MaxInt64/int64(unit) || n < math.MinInt64/int64(unit) {
-		return 0, fmt.Errorf("duration %q is out of range", s)
-	}
-	return time.Duration(n) * unit, nil
-}
-
-// fmtDuration writes d the way the file does: whole days as Nd.
-func fmtDuration(d time.Duration) string {
-	if d != 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return d.String()
-}
-
 // policyCheck collects the problems of one policy file. Paths whose shape
 // was already found wrong are broken: what was decoded there says nothing,
 // so problems at or under them, or about them, are not reported again.
@@ -299,7 +207,7 @@ func (c *policyCheck) duration(path, s string, dst *time.Duration) bool {
 	if strings.TrimSpace(s) == "" {
 		return false
 	}
-	d, err := parseDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil {
 		c.addf(path, "%q is not a duration such as 180d, 2w or 36h", s)
 		return false
@@ -320,10 +228,10 @@ func (c *policyCheck) approvals(path string, v *int, def int) int {
 }
 
 // build checks pf as a whole and returns the configuration it describes.
-func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Policy) policyConfig {
-	pc := builtinPolicy()
-	pc.Policy = base
-	p := &pc.Policy
+func (c *policyCheck) build(pf policyFile, vaultURI func(string) (string, error), base rotation.Policy) Policy {
+	pc := Builtin()
+	pc.Rotation = base
+	p := &pc.Rotation
 
 	for i, t := range pf.Tenants {
 		if !rotation.IsGUID(strings.TrimSpace(t)) {
@@ -335,7 +243,7 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 	if pf.Vaults != nil {
 		p.AllowedVaults = nil
 		for i, v := range pf.Vaults {
-			uri, err := cloud.VaultURI(v)
+			uri, err := vaultURI(v)
 			if err != nil {
 				c.addf(fmt.Sprintf("vaults[%d]", i), "%v", err)
 				continue
@@ -345,7 +253,7 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 	}
 	defaultVaultOK := true
 	if pf.DefaultVault != "" {
-		pc.DefaultVault, defaultVaultOK = c.vault("default_vault", pf.DefaultVault, cloud, *p)
+		pc.DefaultVault, defaultVaultOK = c.vault("default_vault", pf.DefaultVault, vaultURI, *p)
 	}
 
 	d := pf.Defaults
@@ -355,17 +263,17 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 	c.duration("defaults.overlap", d.Overlap, &p.Overlap)
 	boundsOK := true
 	if p.MinLifetime <= 0 {
-		c.addf("defaults.min_lifetime", "%s must be positive", fmtDuration(p.MinLifetime))
+		c.addf("defaults.min_lifetime", "%s must be positive", FormatDuration(p.MinLifetime))
 		boundsOK = false
 	} else if p.MaxLifetime < p.MinLifetime {
-		c.addf("defaults.max_lifetime", "%s is shorter than min_lifetime %s", fmtDuration(p.MaxLifetime), fmtDuration(p.MinLifetime))
+		c.addf("defaults.max_lifetime", "%s is shorter than min_lifetime %s", FormatDuration(p.MaxLifetime), FormatDuration(p.MinLifetime))
 		boundsOK = false
 	}
 	if boundsOK && (p.DefaultLifetime < p.MinLifetime || p.DefaultLifetime > p.MaxLifetime) {
-		c.addf("defaults.lifetime", "%s is outside min_lifetime..max_lifetime (%s..%s)", fmtDuration(p.DefaultLifetime), fmtDuration(p.MinLifetime), fmtDuration(p.MaxLifetime))
+		c.addf("defaults.lifetime", "%s is outside min_lifetime..max_lifetime (%s..%s)", FormatDuration(p.DefaultLifetime), FormatDuration(p.MinLifetime), FormatDuration(p.MaxLifetime))
 	}
 	if p.Overlap < 0 {
-		c.addf("defaults.overlap", "%s is negative", fmtDuration(p.Overlap))
+		c.addf("defaults.overlap", "%s is negative", FormatDuration(p.Overlap))
 	}
 	pc.DefaultRule.Required = c.approvals("defaults.approvals", d.Approvals, pc.DefaultRule.Required)
 	if d.SecretNames.Prefixes != nil {
@@ -378,8 +286,8 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 			p.SecretNamePrefixes = appendNew(p.SecretNamePrefixes, pre)
 		}
 	}
-	if c.duration("defaults.request_ttl", d.RequestTTL, &pc.RequestTTL) && (pc.RequestTTL < minRequestTTL || pc.RequestTTL > maxRequestTTL) {
-		c.addf("defaults.request_ttl", "%s is outside 1m..24h", fmtDuration(pc.RequestTTL))
+	if c.duration("defaults.request_ttl", d.RequestTTL, &pc.RequestTTL) && (pc.RequestTTL < MinRequestTTL || pc.RequestTTL > MaxRequestTTL) {
+		c.addf("defaults.request_ttl", "%s is outside 1m..24h", FormatDuration(pc.RequestTTL))
 	}
 
 	pc.Roles.Request = c.roleSources("roles.request", pf.Roles.Request)
@@ -388,7 +296,7 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 		c.addf("roles.approve", "empty, yet defaults.approvals is %d: nobody could approve a rotation (list a group, app_role or directory_role)", pc.DefaultRule.Required)
 	}
 
-	c.apps(&pc, pf, cloud, boundsOK, defaultVaultOK)
+	c.apps(&pc, pf, vaultURI, boundsOK, defaultVaultOK)
 	if len(c.probs) == 0 {
 		if err := p.Validate(); err != nil {
 			c.probs = append(c.probs, fmt.Errorf("resulting policy: %w", err))
@@ -398,8 +306,8 @@ func (c *policyCheck) build(pf policyFile, cloud azcloud.Cloud, base rotation.Po
 }
 
 // vault resolves a vault name or URI at path and checks it is allowed.
-func (c *policyCheck) vault(path, v string, cloud azcloud.Cloud, p rotation.Policy) (string, bool) {
-	uri, err := cloud.VaultURI(v)
+func (c *policyCheck) vault(path, v string, vaultURI func(string) (string, error), p rotation.Policy) (string, bool) {
+	uri, err := vaultURI(v)
 	if err != nil {
 		c.addf(path, "%v", err)
 		return "", false
@@ -414,8 +322,8 @@ func (c *policyCheck) vault(path, v string, cloud azcloud.Cloud, p rotation.Poli
 var aliasPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // apps checks the listed apps, one by one and against each other.
-func (c *policyCheck) apps(pc *policyConfig, pf policyFile, cloud azcloud.Cloud, boundsOK, defaultVaultOK bool) {
-	p := pc.Policy
+func (c *policyCheck) apps(pc *Policy, pf policyFile, vaultURI func(string) (string, error), boundsOK, defaultVaultOK bool) {
+	p := pc.Rotation
 	byClientID := map[string]string{} // client ID → path of the app
 	written := map[string]string{}    // vault URI + secret name → path of the writer
 	for _, alias := range sortedKeys(pf.Apps) {
@@ -442,11 +350,11 @@ func (c *policyCheck) apps(pc *policyConfig, pf policyFile, cloud azcloud.Cloud,
 			byClientID[id] = at
 		}
 
-		t := bot.Target{Name: alias, ClientID: id}
+		t := App{Alias: alias, ClientID: id}
 		vaultOK := false
 		switch {
 		case a.Vault != "":
-			t.VaultURI, vaultOK = c.vault(at+".vault", a.Vault, cloud, p)
+			t.VaultURI, vaultOK = c.vault(at+".vault", a.Vault, vaultURI, p)
 		case pc.DefaultVault != "":
 			t.VaultURI, vaultOK = pc.DefaultVault, defaultVaultOK
 		case c.sound("default_vault"):
@@ -469,17 +377,17 @@ func (c *policyCheck) apps(pc *policyConfig, pf policyFile, cloud azcloud.Cloud,
 			}
 		}
 
-		var tm appTiming
+		tm := &t
 		if c.duration(at+".lifetime", a.Lifetime, &tm.Lifetime) && boundsOK && (tm.Lifetime < p.MinLifetime || tm.Lifetime > p.MaxLifetime) {
-			c.addf(at+".lifetime", "%s is outside defaults.min_lifetime..max_lifetime (%s..%s)", fmtDuration(tm.Lifetime), fmtDuration(p.MinLifetime), fmtDuration(p.MaxLifetime))
+			c.addf(at+".lifetime", "%s is outside defaults.min_lifetime..max_lifetime (%s..%s)", FormatDuration(tm.Lifetime), FormatDuration(p.MinLifetime), FormatDuration(p.MaxLifetime))
 		}
 		if c.duration(at+".overlap", a.Overlap, &tm.Overlap) {
 			switch {
 			case tm.Overlap < 0:
-				c.addf(at+".overlap", "%s is negative", fmtDuration(tm.Overlap))
+				c.addf(at+".overlap", "%s is negative", FormatDuration(tm.Overlap))
 			case tm.Overlap == 0 && p.Overlap != 0:
 				// A request's zero overlap means the policy's.
-				c.addf(at+".overlap", "0 cannot differ from defaults.overlap (%s) for one app; remove it, or set defaults.overlap: 0", fmtDuration(p.Overlap))
+				c.addf(at+".overlap", "0 cannot differ from defaults.overlap (%s) for one app; remove it, or set defaults.overlap: 0", FormatDuration(p.Overlap))
 			}
 		}
 		rule := rotation.AppRule{
@@ -492,9 +400,6 @@ func (c *policyCheck) apps(pc *policyConfig, pf policyFile, cloud azcloud.Cloud,
 		pc.Apps[alias] = t
 		if id != "" {
 			pc.Rules[id] = rule
-			if tm != (appTiming{}) {
-				pc.Timing[id] = tm
-			}
 		}
 	}
 }
