@@ -24,6 +24,7 @@ import (
 	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/memory"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 	"github.com/keyturn/keyturn/store/boltkv"
 	"github.com/keyturn/keyturn/store/kvstore"
@@ -203,10 +204,10 @@ type harness struct {
 	base   string
 	stop   context.CancelFunc
 	done   chan error
-	audit  *rotationtest.AuditLog
-	dir    *rotationtest.Directory
-	vault  *rotationtest.Vault
-	roles  *rotationtest.Roles
+	audit  *memory.AuditLog
+	dir    *memory.Directory
+	vault  *memory.Vault
+	roles  *memory.Roles
 	state  *kvstore.Store
 	logs   *syncBuffer
 	client *http.Client
@@ -245,7 +246,7 @@ func (h *harness) rotations() int {
 // teeAuditor records events in memory (for assertions) and in the
 // hash-chained trail (for the audit channel).
 type teeAuditor struct {
-	mem   *rotationtest.AuditLog
+	mem   *memory.AuditLog
 	chain rotation.Auditor
 }
 
@@ -299,7 +300,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	} else {
 		h.conn = newCapture(t)
 		h.clock = rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-		h.dir, h.vault = rotationtest.NewDirectory(h.clock), rotationtest.NewVault()
+		h.dir, h.vault = memory.NewDirectory(h.clock), memory.NewVault()
 		h.dir.Propagation = 0
 		h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, true)
 		kvb, err := boltkv.Open(filepath.Join(t.TempDir(), "state.db"), boltkv.Options{})
@@ -308,7 +309,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		}
 		t.Cleanup(func() { kvb.Close() })
 		h.state = kvstore.New(kvb, h.clock.Now)
-		h.audit = &rotationtest.AuditLog{}
+		h.audit = &memory.AuditLog{}
 	}
 	clock := h.clock
 	audit := teeAuditor{h.audit, h.state}
@@ -319,8 +320,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		vault, journal = o.faults.Vault(vault), o.faults.Store(journal)
 	}
 	rot := &rotation.Rotator{Apps: h.dir, Vault: vault, Verifier: h.gate, Store: journal,
-		Audit: audit, Clock: clock, Policy: rp, Log: log, PrincipalID: rotationtest.KeyturnPrincipalID}
-	h.roles = rotationtest.NewRoles()
+		Audit: audit, Clock: clock, Policy: rp, Log: log, PrincipalID: memory.KeyturnPrincipalID}
+	h.roles = memory.NewRoles()
 	h.roles.AddMember(groupRequesters, devOID)
 	h.roles.AddMember(groupRequesters, meganOID)
 	h.roles.GrantDirectoryRole(adminOID, appAdminRole)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/memory"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
@@ -55,8 +56,8 @@ func tablePolicy() *Policy {
 	return &p
 }
 
-func tableDirectory() *rotationtest.Roles {
-	d := rotationtest.NewRoles()
+func tableDirectory() *memory.Roles {
+	d := memory.NewRoles()
 	d.AddMember(gRequesters, requester.oid)
 	d.GrantDirectoryRole(admin.oid, tAppAdmin)
 	d.AddMember(gApprovers, gNested)
@@ -89,7 +90,7 @@ func TestDecisionTable(t *testing.T) {
 	letters := map[rotation.Action]string{rotation.ActionRequest: "R", rotation.ActionApprove: "A", rotation.ActionStatus: "S",
 		rotation.ActionRetire: "T", rotation.ActionAuditHere: "H", rotation.ActionWhoAmI: "W"}
 	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	audit := &rotationtest.AuditLog{}
+	audit := &memory.AuditLog{}
 	a := &Authorizer{Policy: tablePolicy(), Dir: tableDirectory(), Audit: audit, Clock: clock, CacheFor: time.Minute}
 	ctx := context.Background()
 	for u, apps := range want {
@@ -166,7 +167,7 @@ func TestDecisionSaysWhy(t *testing.T) {
 func TestLookupFailureRefuses(t *testing.T) {
 	dir := tableDirectory()
 	dir.Fail(errors.New("graph down"))
-	audit := &rotationtest.AuditLog{}
+	audit := &memory.AuditLog{}
 	a := &Authorizer{Policy: tablePolicy(), Dir: dir, Audit: audit, Clock: rotationtest.NewClock(time.Now())}
 	d, err := a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: rotation.ActionApprove, ClientID: appPay})
 	var denied *rotation.DeniedError
@@ -198,7 +199,7 @@ func TestRoleCacheNeverOutlivesSixtySeconds(t *testing.T) {
 	ctx := context.Background()
 	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	dir := tableDirectory()
-	a := &Authorizer{Policy: tablePolicy(), Dir: dir, Audit: &rotationtest.AuditLog{}, Clock: clock, CacheFor: 24 * time.Hour}
+	a := &Authorizer{Policy: tablePolicy(), Dir: dir, Audit: &memory.AuditLog{}, Clock: clock, CacheFor: 24 * time.Hour}
 	approve := rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: rotation.ActionApprove, ClientID: appOther}
 	if d, err := a.Check(ctx, approve); err != nil || !d.Allowed {
 		t.Fatalf("before the revocation: %+v %v", d, err)

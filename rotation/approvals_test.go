@@ -11,7 +11,7 @@ import (
 
 	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
-	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/rotation/memory"
 )
 
 // Identities of the authorization matrix, and where their roles come from.
@@ -41,15 +41,15 @@ var (
 
 type approvalEnv struct {
 	*world
-	roles *rotationtest.Roles
-	store *rotationtest.MemApprovals
+	roles *memory.Roles
+	store *memory.ApprovalStore
 	ap    *rotation.Approvals
 	rules map[string]rotation.AppRule
 }
 
 func newApprovalEnv(t *testing.T) *approvalEnv {
 	w := newWorld(t)
-	e := &approvalEnv{world: w, roles: rotationtest.NewRoles(), store: rotationtest.NewMemApprovals(), rules: map[string]rotation.AppRule{}}
+	e := &approvalEnv{world: w, roles: memory.NewRoles(), store: memory.NewApprovalStore(), rules: map[string]rotation.AppRule{}}
 	e.roles.AddMember(gRequesters, alice.ObjectID)
 	e.roles.AddMember(gRequesters, erin.ObjectID)
 	e.roles.GrantDirectoryRole(bob.ObjectID, tAppAdmin)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
-	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/rotation/memory"
 )
 
 // azureLatency is the delay injected into every call to Entra ID (Graph
@@ -120,11 +120,11 @@ func BenchmarkRotateAzureLatency(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		clock := rotation.SystemClock{}
-		dir := rotationtest.NewDirectory(clock)
+		dir := memory.NewDirectory(clock)
 		dir.Propagation = 0
 		dir.AddApp(rotation.App{ObjectID: objectID, ClientID: clientID, DisplayName: "Payments API", SignInAudience: "AzureADMyOrg"}, true)
 		_, v := dir.AddExisting(clientID, "made in the portal", time.Now().Add(90*24*time.Hour))
-		vault := rotationtest.NewVault()
+		vault := memory.NewVault()
 		ref := rotation.SecretRef{VaultURI: vaultURI, Name: "payments-api-client-secret"}
 		if _, err := vault.Set(context.Background(), ref, rotation.NewSecret(v), rotation.SecretProps{}); err != nil {
 			b.Fatal(err)
@@ -135,7 +135,7 @@ func BenchmarkRotateAzureLatency(b *testing.B) {
 		p.AllowedVaults = []string{vaultURI}
 		r := &rotation.Rotator{
 			Apps: slowApps{dir, slow}, Vault: slowVault{vault, slow}, Verifier: slowVerifier{dir.Verifier(), slow},
-			Store: rotationtest.NewMemStore(), Audit: &rotationtest.AuditLog{}, Clock: clock, Policy: p,
+			Store: memory.NewStore(), Audit: &memory.AuditLog{}, Clock: clock, Policy: p,
 			Log: slog.New(slog.DiscardHandler), ParallelVaultWrites: true,
 		}
 		b.StartTimer()

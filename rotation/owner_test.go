@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyturn/keyturn/rotation"
-	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/rotation/memory"
 )
 
 const (
@@ -29,7 +29,7 @@ func TestPreflightRefusesAnAppKeyturnDoesNotOwn(t *testing.T) {
 	if !errors.Is(err, rotation.ErrNotOwner) || !errors.As(err, &no) {
 		t.Fatalf("plan of an app Keyturn does not own: %v", err)
 	}
-	want := "az ad app owner add --id " + hrClient + " --owner-object-id " + rotationtest.KeyturnPrincipalID
+	want := "az ad app owner add --id " + hrClient + " --owner-object-id " + memory.KeyturnPrincipalID
 	if no.Command() != want || !strings.Contains(err.Error(), want) {
 		t.Fatalf("advice %q, error %q; want %q", no.Command(), err, want)
 	}

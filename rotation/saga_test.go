@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/memory"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
@@ -27,10 +28,10 @@ var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // app with a secret made in the portal, stored by hand in the vault.
 type world struct {
 	clock  *rotationtest.Clock
-	dir    *rotationtest.Directory
-	vault  *rotationtest.Vault
-	store  *rotationtest.MemStore
-	audit  *rotationtest.AuditLog
+	dir    *memory.Directory
+	vault  *memory.Vault
+	store  *memory.Store
+	audit  *memory.AuditLog
 	faults *rotationtest.Faults
 	logs   *bytes.Buffer
 
@@ -42,11 +43,11 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{
-		clock: rotationtest.NewClock(t0), vault: rotationtest.NewVault(), store: rotationtest.NewMemStore(),
-		audit: &rotationtest.AuditLog{}, faults: rotationtest.NewFaults(), logs: &bytes.Buffer{},
+		clock: rotationtest.NewClock(t0), vault: memory.NewVault(), store: memory.NewStore(),
+		audit: &memory.AuditLog{}, faults: rotationtest.NewFaults(), logs: &bytes.Buffer{},
 		secretRef: rotation.SecretRef{VaultURI: vaultURI, Name: "payments-api-client-secret"},
 	}
-	w.dir = rotationtest.NewDirectory(w.clock)
+	w.dir = memory.NewDirectory(w.clock)
 	w.dir.AddApp(rotation.App{ObjectID: objectID, ClientID: clientID, DisplayName: "Payments API", SignInAudience: "AzureADMyOrg"}, true)
 	p, v := w.dir.AddExisting(clientID, "made in the portal", t0.Add(90*24*time.Hour))
 	w.origKey, w.origSecret = p.KeyID, v
@@ -64,7 +65,7 @@ func (w *world) rotator(faulty bool) *rotation.Rotator {
 	r := &rotation.Rotator{
 		Apps: w.dir, Vault: w.vault, Verifier: w.dir.Verifier(), Store: w.store, Audit: w.audit,
 		Clock: w.clock, Policy: p, Log: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		NewID: func() string { return "req-1" }, PrincipalID: rotationtest.KeyturnPrincipalID,
+		NewID: func() string { return "req-1" }, PrincipalID: memory.KeyturnPrincipalID,
 	}
 	if faulty {
 		r.Apps, r.Vault, r.Verifier = w.faults.Apps(r.Apps), w.faults.Vault(r.Vault), w.faults.Verifier(r.Verifier)

@@ -8,7 +8,7 @@
 //     IDs and group or role memberships, the role sources that grant
 //     "request" and "approve", app registrations (owned by Keyturn or not),
 //     vaults, and the Teams team and channels. One file a person can edit.
-//   - World (world.go, persist.go): the stand-ins of package rotationtest
+//   - World (world.go, persist.go): the stand-ins of package rotation/memory
 //     (directory, verifier, vault) seeded from the tenant file and
 //     persisted in the state directory, plus a rotation.RoleDirectory
 //     answered from the file. Secret values are never written to disk; each

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/keyturn/keyturn/rotation"
-	"github.com/keyturn/keyturn/rotation/rotationtest"
+	"github.com/keyturn/keyturn/rotation/memory"
 )
 
 // SecretMarker is part of every secret value the sandbox's stand-ins make
@@ -53,8 +53,8 @@ type World struct {
 	stateDir   string
 	log        *slog.Logger
 	clock      rotation.Clock
-	dir        *rotationtest.Directory
-	vault      *rotationtest.Vault
+	dir        *memory.Directory
+	vault      *memory.Vault
 
 	mu       sync.Mutex
 	versions []savedVersion // every vault version written, in write order
@@ -91,10 +91,10 @@ func Open(cfg Config) (*World, error) {
 	if w.clock == nil {
 		w.clock = rotation.SystemClock{}
 	}
-	w.dir = rotationtest.NewDirectory(w.clock)
+	w.dir = memory.NewDirectory(w.clock)
 	w.dir.SecretPrefix = SecretMarker
 	w.dir.Propagation = time.Duration(t.PropagationSeconds) * time.Second
-	w.vault = rotationtest.NewVault()
+	w.vault = memory.NewVault()
 	for _, v := range t.Vaults {
 		if v.NoAccess {
 			w.vault.Forbid(VaultURI(v.Name))
@@ -137,7 +137,7 @@ func (w *World) Roles() RoleDirectory { return RoleDirectory{w.tenant} }
 
 // PrincipalID is the object ID of Keyturn's service principal in the demo
 // tenant: the owner the apps marked "owned" list.
-func (w *World) PrincipalID() string { return rotationtest.KeyturnPrincipalID }
+func (w *World) PrincipalID() string { return memory.KeyturnPrincipalID }
 
 // Policy returns base with the tenant's vaults allowed and Keyturn's own
 // app protected.

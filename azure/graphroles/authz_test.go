@@ -11,6 +11,7 @@ import (
 	"github.com/keyturn/keyturn/azure/internal/graphcore/graphtest"
 	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/memory"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
@@ -29,7 +30,7 @@ func newAuthorizer(dir rotation.RoleDirectory, clock rotation.Clock, cacheFor ti
 	p := policy.Builtin()
 	p.Roles = authzConfig()
 	p.Rules[appWithApprovers] = rotation.AppRule{Required: 1, Approvers: extra}
-	return &policy.Authorizer{Policy: &p, Dir: dir, Audit: &rotationtest.AuditLog{}, Clock: clock, CacheFor: cacheFor}
+	return &policy.Authorizer{Policy: &p, Dir: dir, Audit: &memory.AuditLog{}, Clock: clock, CacheFor: cacheFor}
 }
 
 // grantsOf asks the authorizer whether user may request and approve a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/memory"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 	"github.com/keyturn/keyturn/store/boltkv"
 	"github.com/keyturn/keyturn/store/kv"
@@ -27,18 +28,18 @@ const (
 
 // fakeAzure is a tenant and a vault that persist across CLI runs of one test.
 type fakeAzure struct {
-	roles  *rotationtest.Roles
+	roles  *memory.Roles
 	clock  *rotationtest.Clock
-	dir    *rotationtest.Directory
-	vault  *rotationtest.Vault
+	dir    *memory.Directory
+	vault  *memory.Vault
 	faults *rotationtest.Faults
 	built  int
 	owned  radar.OwnedApps // the radar's listing; nil: none
 }
 
 func newFakeAzure() *fakeAzure {
-	f := &fakeAzure{clock: rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), vault: rotationtest.NewVault(), faults: rotationtest.NewFaults(), roles: rotationtest.NewRoles()}
-	f.dir = rotationtest.NewDirectory(f.clock)
+	f := &fakeAzure{clock: rotationtest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)), vault: memory.NewVault(), faults: rotationtest.NewFaults(), roles: memory.NewRoles()}
+	f.dir = memory.NewDirectory(f.clock)
 	f.dir.AddApp(rotation.App{ObjectID: testObject, ClientID: testClient, DisplayName: "Payments API"}, true)
 	f.dir.AddApp(rotation.App{ObjectID: "77777777-7777-4777-8777-777777777777", ClientID: otherApp, DisplayName: "HR"}, false)
 	_, v := f.dir.AddExisting(testClient, "portal", f.clock.Now().Add(30*24*time.Hour))

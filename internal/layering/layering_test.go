@@ -32,6 +32,7 @@ type rule struct {
 }
 
 var rules = []rule{
+	{From: "rotation/memory", Forbidden: []string{"testing", module + "/rotation/rotationtest"}},
 	{From: "rotation", OnlyStd: true, Allowed: []string{"rotation"}},
 	{From: "radar", OnlyStd: true, Allowed: []string{"radar", "rotation"}},
 	{From: "bot", Forbidden: []string{module + "/azure", module + "/store", module + "/cmd", "github.com/Azure/", "github.com/microsoftgraph/", "github.com/microsoft/kiota"}},
@@ -117,4 +118,25 @@ func standardPackages(t *testing.T) map[string]bool {
 		m[p] = true
 	}
 	return m
+}
+
+// TestProductLinksNoTestCode: the keyturn binary (and so its container
+// image) carries no test code: neither the testing package nor one of our
+// test helper packages, whatever imports them.
+func TestProductLinksNoTestCode(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "./cmd/bot")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps ./cmd/bot named %d packages; is the module layout as expected?", len(deps))
+	}
+	for _, d := range deps {
+		if d == "testing" || strings.HasPrefix(d, "testing/") || (strings.HasPrefix(d, module+"/") && strings.HasSuffix(d, "test")) {
+			t.Errorf("./cmd/bot links %s, which is test code", d)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package rotationtest
+package memory
 
 import (
 	"context"
@@ -11,25 +11,25 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// MemStore is an in-memory rotation.Store for tests and the sandbox. It
+// Store is an in-memory rotation.Store for tests and the sandbox. It
 // behaves like a persistent store: it keeps the per-application lock
 // (ErrInProgress) the way boltstore does, copies records on the way in and
 // out, and drops the monotonic clock reading of their times, as a round trip
 // through a file or a table would.
 //
-// Failures are injected by wrapping it with Faults.Store. A MemStore is safe
-// for concurrent use; the zero value is not usable, call NewMemStore.
-type MemStore struct {
+// Failures are injected by wrapping it with Faults.Store. A Store is safe
+// for concurrent use; the zero value is not usable, call NewStore.
+type Store struct {
 	mu      sync.Mutex
 	records map[string]rotation.Record
 	active  map[string]string // client ID → ID of its unfinished record
 }
 
-var _ rotation.Store = (*MemStore)(nil)
+var _ rotation.Store = (*Store)(nil)
 
-// NewMemStore returns an empty MemStore.
-func NewMemStore() *MemStore {
-	return &MemStore{
+// NewStore returns an empty Store.
+func NewStore() *Store {
+	return &Store{
 		records: make(map[string]rotation.Record),
 		active:  make(map[string]string),
 	}
@@ -37,7 +37,7 @@ func NewMemStore() *MemStore {
 
 // Begin implements rotation.Store. Besides ErrInProgress it returns
 // ErrInvalid for a record without an ID or client ID, or whose ID is taken.
-func (s *MemStore) Begin(ctx context.Context, r rotation.Record) error {
+func (s *Store) Begin(ctx context.Context, r rotation.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *MemStore) Begin(ctx context.Context, r rotation.Record) error {
 // Save implements rotation.Store. Besides ErrNotFound it returns ErrInvalid
 // for a record without an ID or client ID, and ErrInProgress when r is
 // unfinished while another record of the same app is.
-func (s *MemStore) Save(ctx context.Context, r rotation.Record) error {
+func (s *Store) Save(ctx context.Context, r rotation.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *MemStore) Save(ctx context.Context, r rotation.Record) error {
 }
 
 // Get implements rotation.Store.
-func (s *MemStore) Get(ctx context.Context, id string) (rotation.Record, error) {
+func (s *Store) Get(ctx context.Context, id string) (rotation.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return rotation.Record{}, err
 	}
@@ -107,7 +107,7 @@ func (s *MemStore) Get(ctx context.Context, id string) (rotation.Record, error) 
 }
 
 // List implements rotation.Store: records matching f, by CreatedAt, then ID.
-func (s *MemStore) List(ctx context.Context, f rotation.Filter) ([]rotation.Record, error) {
+func (s *Store) List(ctx context.Context, f rotation.Filter) ([]rotation.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package rotationtest
+package memory
 
 import (
 	"context"

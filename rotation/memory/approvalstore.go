@@ -1,4 +1,4 @@
-package rotationtest
+package memory
 
 import (
 	"context"
@@ -10,23 +10,23 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// MemApprovals is an in-memory rotation.ApprovalStore with ETags.
-type MemApprovals struct {
+// ApprovalStore is an in-memory rotation.ApprovalStore with ETags.
+type ApprovalStore struct {
 	mu   sync.Mutex
 	reqs map[string]rotation.ApprovalRequest
 	tags map[string]string
 	seq  int
 }
 
-var _ rotation.ApprovalStore = (*MemApprovals)(nil)
+var _ rotation.ApprovalStore = (*ApprovalStore)(nil)
 
-// NewMemApprovals returns an empty store.
-func NewMemApprovals() *MemApprovals {
-	return &MemApprovals{reqs: map[string]rotation.ApprovalRequest{}, tags: map[string]string{}}
+// NewApprovalStore returns an empty store.
+func NewApprovalStore() *ApprovalStore {
+	return &ApprovalStore{reqs: map[string]rotation.ApprovalRequest{}, tags: map[string]string{}}
 }
 
 // CreateApproval implements rotation.ApprovalStore.
-func (m *MemApprovals) CreateApproval(_ context.Context, r rotation.ApprovalRequest) error {
+func (m *ApprovalStore) CreateApproval(_ context.Context, r rotation.ApprovalRequest) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.reqs[r.ID]; ok {
@@ -37,7 +37,7 @@ func (m *MemApprovals) CreateApproval(_ context.Context, r rotation.ApprovalRequ
 }
 
 // GetApproval implements rotation.ApprovalStore.
-func (m *MemApprovals) GetApproval(_ context.Context, id string) (rotation.ApprovalRequest, string, error) {
+func (m *ApprovalStore) GetApproval(_ context.Context, id string) (rotation.ApprovalRequest, string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.reqs[id]
@@ -48,7 +48,7 @@ func (m *MemApprovals) GetApproval(_ context.Context, id string) (rotation.Appro
 }
 
 // UpdateApproval implements rotation.ApprovalStore.
-func (m *MemApprovals) UpdateApproval(_ context.Context, r rotation.ApprovalRequest, etag string) (string, error) {
+func (m *ApprovalStore) UpdateApproval(_ context.Context, r rotation.ApprovalRequest, etag string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.reqs[r.ID]; !ok {
@@ -61,7 +61,7 @@ func (m *MemApprovals) UpdateApproval(_ context.Context, r rotation.ApprovalRequ
 }
 
 // ListApprovals implements rotation.ApprovalStore.
-func (m *MemApprovals) ListApprovals(context.Context) ([]rotation.ApprovalRequest, error) {
+func (m *ApprovalStore) ListApprovals(context.Context) ([]rotation.ApprovalRequest, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []rotation.ApprovalRequest
@@ -74,7 +74,7 @@ func (m *MemApprovals) ListApprovals(context.Context) ([]rotation.ApprovalReques
 	return out, nil
 }
 
-func (m *MemApprovals) put(r rotation.ApprovalRequest) string {
+func (m *ApprovalStore) put(r rotation.ApprovalRequest) string {
 	m.seq++
 	m.reqs[r.ID] = cloneApproval(r)
 	m.tags[r.ID] = strconv.Itoa(m.seq)
