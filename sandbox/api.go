@@ -213,11 +213,11 @@ type userView struct {
 	Approve bool     `json:"mayApprove"`
 }
 
-func (s *server) tenantInfo(w http.ResponseWriter, _ *http.Request) {
+func (s *server) tenantInfo(w http.ResponseWriter, r *http.Request) {
 	v := tenantView{Bot: s.tenant.Bot, BotID: s.tenant.BotAccountID(), Tenant: s.tenant.Tenant, Team: s.tenant.Team,
 		Channels: s.tenant.Channels, File: s.tenantFile}
 	for _, u := range s.tenant.Users {
-		req, appr := s.tenant.Permissions(u)
+		req, appr := s.world.Permissions(r.Context(), u)
 		oid := strings.ToLower(u.ObjectID)
 		v.Users = append(v.Users, userView{Key: u.Key, Name: u.Name, ObjectID: oid, Title: u.Title,
 			MemberOf: append([]string{}, u.MemberOf...), IDs: []string{userAccount(u).ID, oid, "8:orgid:" + oid},

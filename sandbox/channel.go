@@ -227,7 +227,7 @@ func (s *server) sayHere(ctx context.Context, ch Channel, ok bool, command strin
 		return nil
 	}
 	for _, u := range s.tenant.Users {
-		if _, approve := s.tenant.Permissions(u); !approve {
+		if _, approve := s.world.Permissions(ctx, u); !approve {
 			continue
 		}
 		ans, err := s.deliver(ctx, s.typed(ch, u, "@"+s.tenant.Bot.Name+" "+command, ""))
@@ -239,5 +239,5 @@ func (s *server) sayHere(ctx context.Context, ch Channel, ok bool, command strin
 		}
 		return s.chat.MarkInstalled(mark)
 	}
-	return errors.New("no user of the tenant file may approve, so none can say " + command)
+	return errors.New("no user of the tenant file may approve under the policy, so none can say " + command)
 }

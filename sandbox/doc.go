@@ -4,14 +4,16 @@
 //
 // The pieces:
 //
-//   - the demo tenant file (tenant.go, demo-tenant.jsonc): users with object
-//     IDs and group or role memberships, the role sources that grant
-//     "request" and "approve", app registrations (owned by Keyturn or not),
-//     vaults, and the Teams team and channels. One file a person can edit.
-//   - World (world.go, persist.go): the stand-ins of package rotation/memory
-//     (directory, verifier, vault) seeded from the tenant file and
-//     persisted in the state directory, plus a rotation.RoleDirectory
-//     answered from the file. Secret values are never written to disk; each
+//   - the demo tenant file (tenant.go, demo-tenant.jsonc): the directory
+//     (users with object IDs, groups that nest and hold roles, directory
+//     and app roles, app registrations owned by Keyturn or not), vaults,
+//     and the Teams team and channels. One file a person can edit.
+//   - the policy file (policy.go, demo-policy.yaml): an ordinary Keyturn
+//     policy, read and decided on by package policy exactly as serve does.
+//   - World (world.go, persist.go, directory.go): the stand-ins of package
+//     rotation/memory (directory, verifier, vault, role directory) seeded
+//     from the tenant file and the policy and persisted in the state
+//     directory. Secret values are never written to disk; each
 //     carries SecretMarker so tests can prove none reaches the page.
 //   - the channel (channel.go): turns what a person does on the page into
 //     Teams activities (messages with an @mention, Action.Execute invokes,

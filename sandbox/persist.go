@@ -128,7 +128,7 @@ func (w *World) restore(s snapshot) error {
 	}
 	for _, a := range fresh {
 		if err := w.seed(ctx, a); err != nil {
-			return fmt.Errorf("seed %s: %w", a.Alias, err)
+			return fmt.Errorf("seed %s: %w", a.DisplayName, err)
 		}
 	}
 	return nil
@@ -154,15 +154,11 @@ func (w *World) restoredValue(v savedVersion) rotation.Secret {
 }
 
 // seed creates an app's existing secrets and stores those marked inVault,
-// with the client ID, as a person would have by hand.
+// with the client ID, as a person would have by hand: in the vault and
+// under the names the policy gives the app (Open checked it gives some).
 func (w *World) seed(ctx context.Context, a AppDef) error {
-	idName, secretName := rotation.DefaultSecretNames(a.DisplayName, a.ClientID)
-	if a.ClientIDName != "" {
-		idName = a.ClientIDName
-	}
-	if a.SecretName != "" {
-		secretName = a.SecretName
-	}
+	pa, _ := w.pol.AppByClientID(a.ClientID)
+	idName, secretName := pa.ClientIDName, pa.SecretName
 	now := w.clock.Now().UTC().Truncate(time.Second)
 	for _, e := range a.Secrets {
 		p, value := w.dir.AddExisting(a.ClientID, e.DisplayName, now.AddDate(0, 0, e.DaysLeft))
@@ -172,7 +168,7 @@ func (w *World) seed(ctx context.Context, a AppDef) error {
 		if !e.InVault {
 			continue
 		}
-		vault := VaultURI(a.Vault)
+		vault := pa.VaultURI
 		props := rotation.SecretProps{ContentType: rotation.ContentTypeClientID, NotBefore: p.Start, Expires: p.End,
 			Tags: map[string]string{rotation.TagClientID: a.ClientID, "stored-by": "hand (sandbox seed)"}}
 		if _, err := w.set(ctx, rotation.SecretRef{VaultURI: vault, Name: idName}, rotation.NewSecret(a.ClientID), props); err != nil {

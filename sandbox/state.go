@@ -46,7 +46,8 @@ type VersionView struct {
 	Value       string            `json:"value"`
 }
 
-// AppView is one app registration and its password credentials.
+// AppView is one app registration and its password credentials, with the
+// alias, vault and approvals the policy gives it.
 type AppView struct {
 	Alias       string     `json:"alias"`
 	DisplayName string     `json:"displayName"`
@@ -111,8 +112,14 @@ func (w *World) State(ctx context.Context) StateView {
 		slices.SortFunc(v.Vaults[i].Secrets, func(a, b SecretView) int { return strings.Compare(a.Name, b.Name) })
 	}
 	for _, a := range w.tenant.Apps {
-		av := AppView{Alias: a.Alias, DisplayName: a.DisplayName, ClientID: strings.ToLower(a.ClientID), ObjectID: strings.ToLower(a.ObjectID),
-			Owned: a.Owned, Vault: a.Vault, Approvals: a.Approvals.Required, Credentials: []CredView{}}
+		av := AppView{DisplayName: a.DisplayName, ClientID: strings.ToLower(a.ClientID), ObjectID: strings.ToLower(a.ObjectID),
+			Owned: a.Owned, Approvals: w.pol.Rule(a.ClientID).Required, Credentials: []CredView{}}
+		if pa, ok := w.pol.AppByClientID(a.ClientID); ok {
+			av.Alias = pa.Alias
+			if pa.VaultURI != "" {
+				av.Vault = vaultName(pa.VaultURI)
+			}
+		}
 		app, err := w.dir.GetApp(ctx, a.ClientID)
 		if err != nil {
 			av.Error = "not found in the directory"

@@ -20,20 +20,19 @@ var demoTenant []byte
 // DemoTenant returns a copy of the built-in demo tenant file.
 func DemoTenant() []byte { return bytes.Clone(demoTenant) }
 
-// Tenant is the demo tenant file: who exists, what they may do, which apps
-// and vaults there are, and the Teams team the page shows. Field comments
-// are the file's documentation; demo-tenant.jsonc shows every field.
+// Tenant is the demo tenant file: the directory (people, groups, directory
+// and app roles, app registrations), the vaults, and the Teams team the page
+// shows. Who may do what is not here: that is the policy file, in the
+// production format (package policy). Field comments are the file's
+// documentation; demo-tenant.jsonc shows every field.
 type Tenant struct {
 	Tenant    Org          `json:"tenant"`
 	Bot       BotInfo      `json:"bot"`
 	Team      Team         `json:"team"`
 	Channels  []Channel    `json:"channels"`
 	Directory DirectoryDef `json:"directory"`
-	// Roles names the directory entries (groups, directory roles, app
-	// roles) that grant Keyturn's two permissions.
-	Roles RolesDef `json:"roles"`
-	Users []User   `json:"users"`
-	// Vaults are the Key Vaults Keyturn may write to (the policy's allowed
+	Users     []User       `json:"users"`
+	// Vaults are the tenant's Key Vaults (by default, the policy's allowed
 	// vaults).
 	Vaults []VaultDef `json:"vaults"`
 	Apps   []AppDef   `json:"apps"`
@@ -81,16 +80,14 @@ type DirectoryDef struct {
 
 // DirEntry is a group (object ID), a directory role (role template ID) or
 // an app role of Keyturn's enterprise app (app role ID). Names are unique
-// across all three kinds; users and roles refer to entries by name.
+// across all three kinds; users and groups refer to entries by name. A
+// group's MemberOf makes it a member of other groups, holder of directory
+// roles (a role-assignable group) or assignee of app roles, and so are its
+// members, as in Entra ID.
 type DirEntry struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// RolesDef maps Keyturn's permissions to directory entry names.
-type RolesDef struct {
-	Request []string `json:"request"`
-	Approve []string `json:"approve"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	MemberOf []string `json:"memberOf,omitempty"`
 }
 
 // User is a person of the tenant. Key is the short handle the page uses
@@ -112,34 +109,23 @@ type VaultDef struct {
 
 // AppDef is an app registration. Owned says whether Keyturn's service
 // principal is among its owners (otherwise changes are refused, as with
-// Application.ReadWrite.OwnedBy). Vault is the default vault of the alias.
+// Application.ReadWrite.OwnedBy). Its alias, vault and secret names are the
+// policy file's.
 type AppDef struct {
-	Alias        string       `json:"alias"`
-	DisplayName  string       `json:"displayName"`
-	ClientID     string       `json:"clientId"`
-	ObjectID     string       `json:"objectId"`
-	Owned        bool         `json:"owned"`
-	Vault        string       `json:"vault"`
-	ClientIDName string       `json:"clientIdName,omitempty"`
-	SecretName   string       `json:"secretName,omitempty"`
-	Secrets      []ExistingPW `json:"secrets"`
-	Approvals    ApprovalDef  `json:"approvals"`
+	DisplayName string       `json:"displayName"`
+	ClientID    string       `json:"clientId"`
+	ObjectID    string       `json:"objectId"`
+	Owned       bool         `json:"owned"`
+	Secrets     []ExistingPW `json:"secrets"`
 }
 
 // ExistingPW is a client secret that exists before Keyturn's first
-// rotation. InVault also stores it (and the client ID) in the app's vault,
-// as if someone had done it by hand.
+// rotation. InVault also stores it (and the client ID) in the vault the
+// policy gives the app, as if someone had done it by hand.
 type ExistingPW struct {
 	DisplayName string `json:"displayName"`
 	DaysLeft    int    `json:"daysLeft"`
 	InVault     bool   `json:"inVault,omitempty"`
-}
-
-// ApprovalDef is an app's approval rule: how many approvals (0-2) and which
-// extra directory entries may approve it.
-type ApprovalDef struct {
-	Required  int      `json:"required"`
-	Approvers []string `json:"approvers,omitempty"`
 }
 
 // LoadTenant reads and checks the tenant file at path.
@@ -244,25 +230,3 @@ func (t *Tenant) channel(is func(Channel) bool) (Channel, bool) {
 
 // BotAccountID is the bot's account ID in conversations ("28:<appId>").
 func (t *Tenant) BotAccountID() string { return "28:" + t.Bot.AppID }
-
-// AppTarget is an app alias as the bot's catalog needs it (bot.Target).
-type AppTarget struct {
-	Alias        string
-	ClientID     string // lower case
-	VaultURI     string // canonical; empty when the app names no vault
-	ClientIDName string // empty: rotation's default names
-	SecretName   string
-}
-
-// Targets returns the tenant's app aliases.
-func (t *Tenant) Targets() []AppTarget {
-	out := make([]AppTarget, 0, len(t.Apps))
-	for _, a := range t.Apps {
-		at := AppTarget{Alias: a.Alias, ClientID: strings.ToLower(a.ClientID), ClientIDName: a.ClientIDName, SecretName: a.SecretName}
-		if a.Vault != "" {
-			at.VaultURI = VaultURI(a.Vault)
-		}
-		out = append(out, at)
-	}
-	return out
-}

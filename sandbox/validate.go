@@ -11,7 +11,6 @@ import (
 
 var (
 	userKeyPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-	aliasPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 	vaultNamePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,22}[a-z0-9]$`)
 )
 
@@ -45,14 +44,6 @@ func (t *Tenant) Validate() error {
 	}
 	t.validateChannels(bad)
 	names := t.validateDirectory(bad)
-	for _, n := range append(append([]string(nil), t.Roles.Request...), t.Roles.Approve...) {
-		if !names[n] {
-			bad("roles: %q is not a group, directory role or app role of directory", n)
-		}
-	}
-	if len(t.Roles.Request) == 0 || len(t.Roles.Approve) == 0 {
-		bad("roles.request and roles.approve each need at least one entry")
-	}
 	t.validateUsers(bad, names)
 	vaults := map[string]bool{}
 	for i, v := range t.Vaults {
@@ -67,7 +58,7 @@ func (t *Tenant) Validate() error {
 	if len(t.Vaults) == 0 {
 		bad("vaults: at least one vault is required")
 	}
-	t.validateApps(bad, names, vaults)
+	t.validateApps(bad)
 	if t.PropagationSeconds < 0 || t.PropagationSeconds > maxPropagation {
 		bad("propagationSeconds %d is outside 0..%d", t.PropagationSeconds, maxPropagation)
 	}
@@ -127,6 +118,16 @@ func (t *Tenant) validateDirectory(bad func(string, ...any)) map[string]bool {
 				bad("directory.%s[%d]: id %s is used twice", kind, i, e.ID)
 			}
 			names[e.Name], ids[strings.ToLower(e.ID)] = true, true
+			if kind != "groups" && len(e.MemberOf) > 0 {
+				bad("directory.%s[%d] (%s): only groups can be members of something", kind, i, e.Name)
+			}
+		}
+	}
+	for i, g := range t.Directory.Groups {
+		for _, m := range g.MemberOf {
+			if !names[m] || m == g.Name {
+				bad("directory.groups[%d] (%s): memberOf %q is not another entry of directory", i, g.Name, m)
+			}
 		}
 	}
 	return names
@@ -162,17 +163,13 @@ func (t *Tenant) validateUsers(bad func(string, ...any), names map[string]bool) 
 	}
 }
 
-func (t *Tenant) validateApps(bad func(string, ...any), names, vaults map[string]bool) {
-	aliases, ids := map[string]bool{}, map[string]bool{}
+func (t *Tenant) validateApps(bad func(string, ...any)) {
+	ids := map[string]bool{}
 	if len(t.Apps) > maxApps {
 		bad("apps: at most %d apps", maxApps)
 	}
 	for i, a := range t.Apps {
-		where := fmt.Sprintf("apps[%d] (%s)", i, a.Alias)
-		if !aliasPattern.MatchString(a.Alias) || aliases[a.Alias] {
-			bad("%s: alias must be unique, lower case, 1-64 of a-z, 0-9, _ . -", where)
-		}
-		aliases[a.Alias] = true
+		where := fmt.Sprintf("apps[%d] (%s)", i, a.DisplayName)
 		for _, id := range []string{a.ClientID, a.ObjectID} {
 			if !rotation.IsGUID(id) {
 				bad("%s: %q is not a GUID", where, id)
@@ -188,31 +185,9 @@ func (t *Tenant) validateApps(bad func(string, ...any), names, vaults map[string
 		if strings.TrimSpace(a.DisplayName) == "" {
 			bad("%s: displayName is required", where)
 		}
-		if a.Vault != "" && !vaults[a.Vault] {
-			bad("%s: vault %q is not in vaults", where, a.Vault)
-		}
-		for _, n := range []string{a.ClientIDName, a.SecretName} {
-			if n != "" && !rotation.ValidSecretName(n) {
-				bad("%s: %q is not a Key Vault secret name", where, n)
-			}
-		}
 		for j, s := range a.Secrets {
 			if strings.TrimSpace(s.DisplayName) == "" || s.DaysLeft < 1 || s.DaysLeft > maxDaysLeft {
 				bad("%s: secrets[%d] needs a displayName and daysLeft in 1..%d", where, j, maxDaysLeft)
-			}
-			if s.InVault && a.Vault == "" {
-				bad("%s: secrets[%d] is inVault but the app names no vault", where, j)
-			}
-			if s.InVault && t.noAccess(a.Vault) {
-				bad("%s: secrets[%d] is inVault but vault %s is noAccess", where, j, a.Vault)
-			}
-		}
-		if a.Approvals.Required < 0 || a.Approvals.Required > 2 {
-			bad("%s: approvals.required %d is outside 0..2", where, a.Approvals.Required)
-		}
-		for _, n := range a.Approvals.Approvers {
-			if !names[n] {
-				bad("%s: approver %q is not in directory", where, n)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/memory"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	// TenantFile is the demo tenant file. Empty means
 	// <StateDir>/tenant.jsonc, written from DemoTenant when missing.
 	TenantFile string
+	// PolicyFile is the policy file, in the production format. Empty means
+	// <StateDir>/keyturn.yaml, written from DemoPolicy when missing.
+	PolicyFile string
 	// Log receives IDs and outcomes, never values. Nil discards.
 	Log *slog.Logger
 	// Clock stamps credentials and decides when a new secret works. Nil
@@ -43,18 +47,22 @@ type Config struct {
 
 // World is the sandbox's Azure: the demo tenant's directory (app
 // registrations and the token endpoint that verifies their secrets), its
-// Key Vaults and its role lookups, all in process. Directory and vault
+// Key Vaults and its role lookups, all in process, and the policy Keyturn
+// runs under. Directory and vault
 // metadata (key IDs, hints, dates, versions, tags) survive a restart;
 // secret values do not, and are never written anywhere. A World is safe for
 // concurrent use.
 type World struct {
 	tenant     *Tenant
 	tenantPath string
+	pol        policy.Policy
+	policyPath string
 	stateDir   string
 	log        *slog.Logger
 	clock      rotation.Clock
 	dir        *memory.Directory
 	vault      *memory.Vault
+	roles      *memory.Roles
 
 	mu       sync.Mutex
 	versions []savedVersion // every vault version written, in write order
@@ -62,8 +70,9 @@ type World struct {
 	onChange func()
 }
 
-// Open loads the tenant file and builds the stand-ins: from the state
-// directory's saved metadata when there is some, else fresh from the file.
+// Open loads the tenant and policy files and builds the stand-ins: from the
+// state directory's saved metadata when there is some, else fresh from the
+// files.
 func Open(cfg Config) (*World, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("sandbox: a state directory is required")
@@ -71,20 +80,23 @@ func Open(cfg Config) (*World, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("sandbox: state directory: %w", err)
 	}
-	path := cfg.TenantFile
-	if path == "" {
-		path = filepath.Join(cfg.StateDir, TenantFileName)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(path, DemoTenant(), 0o600); err != nil {
-				return nil, fmt.Errorf("sandbox: write the demo tenant file: %w", err)
-			}
-		}
+	path, err := fileOrDemo(cfg.TenantFile, filepath.Join(cfg.StateDir, TenantFileName), DemoTenant())
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: write the demo tenant file: %w", err)
 	}
 	t, err := LoadTenant(path)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	w := &World{tenant: t, tenantPath: path, stateDir: cfg.StateDir, log: cfg.Log, clock: cfg.Clock}
+	ppath, err := fileOrDemo(cfg.PolicyFile, filepath.Join(cfg.StateDir, PolicyFileName), DemoPolicy())
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: write the demo policy file: %w", err)
+	}
+	pol, err := loadPolicy(ppath, t)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	w := &World{tenant: t, tenantPath: path, pol: pol, policyPath: ppath, roles: t.roleDirectory(), stateDir: cfg.StateDir, log: cfg.Log, clock: cfg.Clock}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
@@ -132,19 +144,33 @@ func (w *World) Vault() rotation.Vault { return worldVault{w} }
 // credential once it is PropagationSeconds old.
 func (w *World) Verifier() rotation.Verifier { return w.dir.Verifier() }
 
-// Roles returns the tenant file's answers to role lookups.
-func (w *World) Roles() RoleDirectory { return RoleDirectory{w.tenant} }
+// Roles returns the demo directory's answers to role lookups, as Graph's.
+func (w *World) Roles() rotation.RoleDirectory { return w.roles }
 
 // PrincipalID is the object ID of Keyturn's service principal in the demo
 // tenant: the owner the apps marked "owned" list.
 func (w *World) PrincipalID() string { return memory.KeyturnPrincipalID }
 
-// Policy returns base with the tenant's vaults allowed and Keyturn's own
-// app protected.
-func (w *World) Policy(base rotation.Policy) rotation.Policy {
-	base.AllowedVaults = w.tenant.VaultURIs()
-	base.OwnClientID = w.tenant.Bot.AppID
-	return base
+// Policy returns the policy file's policy: Keyturn's own app protected,
+// the tenant's vaults allowed unless the file lists vaults, and the demo
+// tenant allowed unless the file lists tenants.
+func (w *World) Policy() policy.Policy { return w.pol }
+
+// PolicyFile returns the path of the policy file in use.
+func (w *World) PolicyFile() string { return w.policyPath }
+
+// fileOrDemo returns path when set; otherwise def, written from demo when
+// it does not exist yet.
+func fileOrDemo(path, def string, demo []byte) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	if _, err := os.Stat(def); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(def, demo, 0o600); err != nil {
+			return "", err
+		}
+	}
+	return def, nil
 }
 
 // Close saves the metadata one last time.

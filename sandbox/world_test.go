@@ -50,15 +50,20 @@ func TestOpenSeedsTheDemoTenant(t *testing.T) {
 	dir := t.TempDir()
 	w := openWorld(t, dir)
 	ctx := context.Background()
-	if _, err := os.Stat(filepath.Join(dir, TenantFileName)); err != nil {
-		t.Fatalf("the editable tenant file was not written: %v", err)
+	for _, f := range []string{TenantFileName, PolicyFileName} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("the editable %s was not written: %v", f, err)
+		}
+	}
+	if w.PolicyFile() != filepath.Join(dir, PolicyFileName) || w.Policy().Apps["payments-api"].VaultURI != VaultURI("kv-payments") {
+		t.Fatalf("the demo policy is not the one in force: %s %+v", w.PolicyFile(), w.Policy().Apps)
 	}
 	pay := w.Tenant().Apps[0]
 	app, err := w.Applications().GetApp(ctx, pay.ClientID)
 	if err != nil || len(app.Passwords) != 1 || app.Passwords[0].Hint == "" {
 		t.Fatalf("payments-api: %+v %v", app, err)
 	}
-	ref := rotation.SecretRef{VaultURI: VaultURI(pay.Vault), Name: "payments-api-client-secret"}
+	ref := rotation.SecretRef{VaultURI: VaultURI("kv-payments"), Name: "payments-api-client-secret"}
 	s, err := w.Vault().Get(ctx, ref)
 	if err != nil || s.Tags[rotation.TagKeyID] != app.Passwords[0].KeyID || s.ContentType != rotation.ContentTypeClientSecret {
 		t.Fatalf("seeded secret: %+v %v", s, err)
@@ -92,7 +97,7 @@ func TestRestartKeepsMetadataNotValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := rotation.SecretRef{VaultURI: VaultURI(pay.Vault), Name: "payments-api-client-secret"}
+	ref := rotation.SecretRef{VaultURI: VaultURI("kv-payments"), Name: "payments-api-client-secret"}
 	stored, err := w.Vault().Set(ctx, ref, np.Secret, rotation.SecretProps{ContentType: rotation.ContentTypeClientSecret,
 		Tags: map[string]string{rotation.TagClientID: pay.ClientID, rotation.TagKeyID: np.KeyID}})
 	if err != nil {

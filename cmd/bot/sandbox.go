@@ -6,13 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/keyturn/keyturn/bot"
-	"github.com/keyturn/keyturn/policy"
-	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/sandbox"
 )
 
@@ -25,6 +22,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	fs := c.flags("sandbox")
 	stateDir := fs.String("state-dir", "", "state directory (default: <KEYTURN_STATE_DIR>/sandbox)")
 	tenant := fs.String("tenant", "", "demo tenant file (default: <state-dir>/tenant.jsonc, written on first start)")
+	policyFile := fs.String("policy", "", "policy file, in the format of docs/keyturn.example.yaml (default: <state-dir>/keyturn.yaml, written on first start)")
 	addr := fs.String("addr", sandbox.DefaultAddr, "the page's listen address (loopback)")
 	botAddr := fs.String("bot-addr", sandbox.DefaultBotAddr, "the bot's listen address (loopback)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -44,7 +42,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 		cfg.LogLevel = "warn" // the banner is the interface; logs only for trouble
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
-	w, err := sandbox.Open(sandbox.Config{StateDir: *stateDir, TenantFile: *tenant, Log: log})
+	w, err := sandbox.Open(sandbox.Config{StateDir: *stateDir, TenantFile: *tenant, PolicyFile: *policyFile, Log: log})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "error: %v\n", err)
 		return exitUsage
@@ -55,45 +53,30 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 		}
 	}()
 	t := w.Tenant()
-	pc := policy.Builtin()
-	pc.Rotation = w.Policy(rotation.DefaultPolicy())
-	pc.Roles, pc.Tenants = t.RoleConfig(), []string{t.Tenant.ID}
+	pc := w.Policy()
 	if scfg.AppID != "" {
 		// Real Teams against the demo tenant: activities come from the
 		// bot's own tenant (MicrosoftAppTenantId, KEYTURN_ALLOWED_TENANTS).
 		pc.Tenants = append(pc.Tenants, scfg.Tenants...)
 	}
-	pc.Apps = map[string]policy.App{}
-	for _, a := range t.Targets() {
-		pc.Apps[a.Alias] = policy.App{Alias: a.Alias, ClientID: a.ClientID, VaultURI: a.VaultURI, ClientIDName: a.ClientIDName, SecretName: a.SecretName}
-	}
+	scfg.PolicyPath = w.PolicyFile() // audited and logged as serve's is
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
 	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {
 		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox", PrincipalID: w.PrincipalID(), Owned: w}, nil
 	}}
-	c.printDemoUsers(t)
-	return sb.runBot(ctx, cfg, scfg, withRule(pc, t.AppRule), func(ctx context.Context, srv *bot.Server, log *slog.Logger) error {
+	c.printDemoUsers(ctx, w)
+	return sb.runBot(ctx, cfg, scfg, pc, func(ctx context.Context, srv *bot.Server, log *slog.Logger) error {
 		return sandbox.Run(ctx, sandbox.Options{World: w, ServeBot: srv.Serve, Addr: *addr, BotAddr: *botAddr, Out: c.stdout, Log: log})
 	})
 }
 
-// withRule makes rule the approval rule of every app.
-func withRule(pc policy.Policy, rule func(clientID string) rotation.AppRule) policy.Policy {
-	pc.Rules = map[string]rotation.AppRule{}
-	for _, t := range pc.Apps {
-		pc.Rules[strings.ToLower(t.ClientID)] = rule(t.ClientID)
-	}
-	pc.DefaultRule = rule("")
-	return pc
-}
-
 // printDemoUsers says, on start, which demo users exist and what each may do.
-func (c *cli) printDemoUsers(t *sandbox.Tenant) {
+func (c *cli) printDemoUsers(ctx context.Context, w *sandbox.World) {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "Demo users (choose one at the top of the page):")
-	for _, u := range t.Users {
-		request, approve := t.Permissions(u)
+	for _, u := range w.Tenant().Users {
+		request, approve := w.Permissions(ctx, u)
 		may := "may neither request nor approve"
 		switch {
 		case request && approve:

@@ -86,7 +86,9 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		cfg.LogLevel = "info"
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
-	pc.Rotation.OwnClientID = cfg.OwnClientID
+	if cfg.OwnClientID != "" {
+		pc.Rotation.OwnClientID = cfg.OwnClientID
+	}
 	s, code := c.openWith(ctx, cfg, log, pc.Rotation)
 	if s == nil {
 		return code

@@ -3,18 +3,21 @@ package memory
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// Roles is an in-memory Entra ID for role lookups: users' directory roles,
-// nested groups and app role assignments on Keyturn's service principal.
+// Roles is an in-memory Entra ID for role lookups, answering as Graph does:
+// directory roles held directly or through groups, nested groups, and app
+// role assignments on Keyturn's service principal to users or groups.
 // It implements rotation.RoleDirectory, and can be made to fail.
 type Roles struct {
 	mu          sync.Mutex
-	dirRoles    map[string][]string        // user → role template IDs (held transitively)
+	dirRoles    map[string][]string        // user or group → role template IDs
 	members     map[string]map[string]bool // group → direct members (users or groups)
 	assignments []rotation.RoleAssignment
 	fail        error
@@ -28,7 +31,8 @@ func NewRoles() *Roles {
 	return &Roles{dirRoles: map[string][]string{}, members: map[string]map[string]bool{}}
 }
 
-// GrantDirectoryRole gives user the directory role with templateID.
+// GrantDirectoryRole gives user, or a (role-assignable) group and so its
+// members, the directory role with templateID.
 func (r *Roles) GrantDirectoryRole(user, templateID string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,7 +93,15 @@ func (r *Roles) DirectoryRoleTemplates(_ context.Context, user string) ([]string
 	if r.fail != nil {
 		return nil, fmt.Errorf("directory roles: %w", r.fail)
 	}
-	return append([]string(nil), r.dirRoles[strings.ToLower(user)]...), nil
+	u := strings.ToLower(user)
+	var out []string
+	for holder, ts := range r.dirRoles {
+		if holder == u || r.memberOf(holder, u, map[string]bool{}) {
+			out = append(out, ts...)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out), nil
 }
 
 // MemberGroups implements rotation.RoleDirectory, transitively.
