@@ -57,7 +57,7 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-		s.replyText(ctx, in, decisionMessage(err, in.rid))
+		s.replyText(ctx, in, userMessage(err, in.rid))
 		return
 	}
 	data := cardData{Ref: in.ref}
@@ -283,7 +283,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 			// A refresh shows the request's card, so it is checked like a
 			// decision: same request, same tenant, same conversation.
 			s.deny(ctx, in.caller, r.ClientID, "refresh of request "+data.RequestID+": "+err.Error())
-			return invokeError(http.StatusBadRequest, "BadRequest", decisionMessage(err, in.rid))
+			return invokeError(http.StatusBadRequest, "BadRequest", cardMessage(err, in.rid))
 		}
 		return s.cardFor(ctx, in, r)
 	case "approve":
@@ -293,7 +293,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 	}
 	if err != nil {
 		s.log.Info("card decision refused", "request_id", data.RequestID, "verb", verb, "user_oid", in.caller.ObjectID, "error", err)
-		return invokeError(http.StatusForbidden, "Refused", decisionMessage(err, in.rid))
+		return invokeError(http.StatusForbidden, "Refused", cardMessage(err, in.rid))
 	}
 	r = s.adoptCard(ctx, in, r)
 	s.updateShared(ctx, r)
@@ -347,34 +347,20 @@ func forPeople(r rotation.ApprovalRequest) rotation.ApprovalRequest {
 	}
 	switch {
 	case r.Result.State == rotation.StateRolledBack:
-		r.Reason = "The rotation failed and was rolled back: the app and the vault are as they were."
+		r.Reason = sentence(rotation.ErrCompensated)
 	case r.Result.State == rotation.StateFailed || r.Result.State == "":
-		r.Reason = "The rotation failed before anything was changed."
+		r.Reason = failedNoHarm
 	default:
-		r.Reason = "The rotation stopped part-way. It is journaled and will be finished or undone automatically; nothing is lost."
+		r.Reason = sentence(rotation.ErrIncomplete)
 	}
 	return r
 }
 
-// decisionMessage puts a refused request or decision into words.
-func decisionMessage(err error, ref string) string {
-	msg := ""
-	var denied *rotation.DeniedError
-	switch {
-	case errors.Is(err, rotation.ErrSelfApproval):
-		msg = "You asked for this rotation, so someone else must approve it."
-	case errors.Is(err, rotation.ErrAlreadyApproved):
-		msg = "You approved this request already; it needs another approver."
-	case errors.Is(err, rotation.ErrExpiredRequest):
-		msg = "This request expired. Ask again if the rotation is still needed."
-	case errors.Is(err, rotation.ErrNotPending):
-		msg = "This request was decided already."
-	case errors.Is(err, rotation.ErrTampered), errors.Is(err, rotation.ErrWrongConversation), errors.Is(err, rotation.ErrNotFound):
-		msg = "This card does not match a request of this conversation."
-	case errors.As(err, &denied):
-		msg = deniedMessage(denied)
-	default:
-		return userMessage(err, ref)
+// cardMessage puts a refused card action into words: a request that is
+// not found is a card that matches none of this conversation's.
+func cardMessage(err error, ref string) string {
+	if errors.Is(err, rotation.ErrNotFound) && !errors.Is(err, rotation.ErrDenied) {
+		return cardMismatch + " (reference " + ref + ")"
 	}
-	return msg + " (reference " + ref + ")"
+	return userMessage(err, ref)
 }

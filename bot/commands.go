@@ -98,7 +98,7 @@ func (s *Server) authorize(ctx context.Context, in *incoming, action rotation.Ac
 	_, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: action, ClientID: clientID})
 	if err != nil {
 		s.log.Info("command refused", "request_id", in.rid, "user_oid", in.caller.ObjectID, "action", string(action), "error", err)
-		return decisionMessage(err, in.rid)
+		return userMessage(err, in.rid)
 	}
 	return ""
 }

@@ -317,7 +317,7 @@ func (s *Server) radarRequest(ctx context.Context, in *incoming, data cards.Acti
 	}
 	// Answer the click honestly at once; opening the request checks again.
 	if _, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: rotation.ActionRequest, ClientID: t.ClientID}); err != nil {
-		return invokeError(http.StatusForbidden, "Forbidden", decisionMessage(err, in.rid))
+		return invokeError(http.StatusForbidden, "Forbidden", userMessage(err, in.rid))
 	}
 	first, err := s.cfg.Dedup.FirstSeen(ctx, in.dedupKey())
 	if err != nil {

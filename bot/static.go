@@ -44,12 +44,12 @@ func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 			}
 		}
 	default:
-		return Target{}, fmt.Errorf("unknown app %q: use its client ID or one of the aliases %s: %w", clip(key), c.aliases(), rotation.ErrInvalid)
+		return Target{}, rotation.Errorf(rotation.ErrInvalid, "I don't know an app called %q: use its client ID or one of the aliases %s", clip(key), c.aliases())
 	}
 	if vault != "" {
 		uri, err := c.VaultURI(vault)
 		if err != nil {
-			return Target{}, fmt.Errorf("vault: %v: %w", err, rotation.ErrInvalid)
+			return Target{}, &rotation.Error{Code: rotation.ErrInvalid, Message: fmt.Sprintf("%q is not a vault name or URI", clip(vault)), Err: err}
 		}
 		t.VaultURI = uri
 	}

@@ -7,50 +7,85 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// userMessage turns err into one line for the people in the chat: what
-// happened and what to do, with the reference ID that matches the log line.
-// It is the bot's one place for that. Internal details (hosts, status codes,
-// SDK messages) stay in the logs.
+// words is what people in the chat read for each error code: what happened
+// and what to do. It is the bot's one table for that. The first row whose
+// codes err all wraps decides, so incomplete and rolled back come first
+// (they wrap their cause too). Internal details (hosts, status codes, SDK
+// messages) stay in the logs.
+var words = []struct {
+	codes []error
+	text  string
+}{
+	{[]error{rotation.ErrIncomplete}, "The rotation stopped part-way. It is journaled and will be finished or undone automatically; nothing is lost."},
+	{[]error{rotation.ErrVerifyFailed, rotation.ErrCompensated}, "The new secret never worked, so I put the previous one back and removed the new one. Nothing changed."},
+	{[]error{rotation.ErrCompensated}, "The rotation failed and was rolled back: the app and the vault are as they were."},
+	// A write may or may not have happened: never claim nothing changed.
+	{[]error{rotation.ErrAmbiguous}, "Azure did not answer in time, so whether the change was made is not known yet. It is journaled and will be checked, then finished or undone automatically; nothing is lost."},
+	{[]error{rotation.ErrSelfApproval}, "You asked for this rotation, so someone else must approve it."},
+	{[]error{rotation.ErrAlreadyApproved}, "You approved this request already; it needs another approver."},
+	{[]error{rotation.ErrExpiredRequest}, "This request expired. Ask again if the rotation is still needed."},
+	{[]error{rotation.ErrNotPending}, "This request was decided already."},
+	{[]error{rotation.ErrTampered}, cardMismatch},
+	{[]error{rotation.ErrWrongConversation}, cardMismatch},
+	{[]error{rotation.ErrInProgress}, "Another rotation of this app has not finished yet."},
+	{[]error{rotation.ErrInvalid}, "That request is not valid; nothing was changed."},
+	{[]error{rotation.ErrAppNotFound}, "I cannot find that app registration. Use its Application (client) ID or a configured alias."},
+	{[]error{rotation.ErrNotOwner}, notOwner + " An administrator can add Keyturn as an owner."},
+	{[]error{rotation.ErrVaultForbidden}, "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."},
+	{[]error{rotation.ErrVaultNotAllowed}, "That vault is not on Keyturn's allowed list."},
+	{[]error{rotation.ErrSecretNameNotAllowed}, "The vault secret name is not allowed by policy."},
+	{[]error{rotation.ErrOwnApp}, "I never rotate my own credentials."},
+	{[]error{rotation.ErrLifetimePolicy}, "The tenant's policy does not allow a secret that lives this long."},
+	{[]error{rotation.ErrPasswordsForbidden}, "The tenant's policy, or the app's secret limit, does not allow another secret."},
+	{[]error{rotation.ErrThrottled}, azureBusy},
+	{[]error{rotation.ErrVaultUnreachable}, azureBusy},
+	{[]error{rotation.ErrAuditFailed}, "I could not write the audit trail, so I did not act."},
+	{[]error{rotation.ErrDenied}, "You may not do that."},
+}
+
+// Sentences more than one row or place uses.
+const (
+	cardMismatch  = "This card does not match a request of this conversation."
+	azureBusy     = "Azure was busy or unreachable; nothing was changed. Try again in a few minutes."
+	failedNoHarm  = "The rotation failed before anything was changed."
+	somethingWent = "Something went wrong."
+	notOwner      = "I am not an owner of that app registration, so I may not change it."
+)
+
+// sentence returns the words of the first row of the table that err
+// matches, or "".
+func sentence(err error) string {
+	for _, w := range words {
+		all := true
+		for _, c := range w.codes {
+			all = all && errors.Is(err, c)
+		}
+		if all {
+			return w.text
+		}
+	}
+	return ""
+}
+
+// userMessage turns err into one line for the people in the chat, with the
+// reference ID that matches the log line: a refusal names what would have
+// allowed it; other errors get their code's words from the table, followed
+// by what exactly was wrong when the error says so for people
+// (rotation.Error).
 func userMessage(err error, ref string) string {
-	msg := "Something went wrong."
+	var denied *rotation.DeniedError
+	msg := somethingWent
 	switch {
-	case errors.Is(err, rotation.ErrIncomplete):
-		msg = "The rotation stopped part-way. It is journaled and will be finished or undone automatically; nothing is lost."
-	case errors.Is(err, rotation.ErrVerifyFailed) && errors.Is(err, rotation.ErrCompensated):
-		msg = "The new secret never worked, so I put the previous one back and removed the new one. Nothing changed."
-	case errors.Is(err, rotation.ErrCompensated):
-		msg = "The rotation failed and was rolled back: the app and the vault are as they were."
-	case errors.Is(err, rotation.ErrAmbiguous):
-		// A write may or may not have happened: never claim nothing changed.
-		msg = "Azure did not answer in time, so whether the change was made is not known yet. It is journaled and will be checked, then finished or undone automatically; nothing is lost."
-	case errors.Is(err, rotation.ErrInProgress):
-		msg = "Another rotation of this app has not finished yet."
-	case errors.Is(err, rotation.ErrInvalid):
-		msg = "That request is not valid; nothing was changed."
-	case errors.Is(err, rotation.ErrAppNotFound):
-		msg = "I cannot find that app registration. Use its Application (client) ID or a configured alias."
-	case errors.Is(err, rotation.ErrNotOwner):
-		msg = "I am not an owner of that app registration, so I may not change it. An administrator can add Keyturn as an owner."
+	case errors.As(err, &denied):
+		msg = deniedMessage(denied)
+	case sentence(err) != "":
+		msg = sentence(err)
 		var no *rotation.NotOwnerError
 		if errors.As(err, &no) {
-			msg = "I am not an owner of that app registration, so I may not change it. An owner of the app can add me: " + no.Command()
+			msg = notOwner + " An owner of the app can add me: " + no.Command()
+		} else if detail := rotation.ErrorMessage(err); detail != "" {
+			msg += " " + strings.ToUpper(detail[:1]) + detail[1:] + "."
 		}
-	case errors.Is(err, rotation.ErrVaultForbidden):
-		msg = "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."
-	case errors.Is(err, rotation.ErrVaultNotAllowed):
-		msg = "That vault is not on Keyturn's allowed list."
-	case errors.Is(err, rotation.ErrSecretNameNotAllowed):
-		msg = "The vault secret name is not allowed by policy."
-	case errors.Is(err, rotation.ErrOwnApp):
-		msg = "I never rotate my own credentials."
-	case errors.Is(err, rotation.ErrLifetimePolicy):
-		msg = "The tenant's policy does not allow a secret that lives this long."
-	case errors.Is(err, rotation.ErrPasswordsForbidden):
-		msg = "The tenant's policy, or the app's secret limit, does not allow another secret."
-	case errors.Is(err, rotation.ErrThrottled), errors.Is(err, rotation.ErrVaultUnreachable):
-		msg = "Azure was busy or unreachable; nothing was changed. Try again in a few minutes."
-	case errors.Is(err, rotation.ErrAuditFailed):
-		msg = "I could not write the audit trail, so I did not act."
 	}
 	if ref != "" {
 		msg += " (reference " + ref + ")"

@@ -33,3 +33,54 @@ func TestAmbiguousFailureNeverSaysNothingChanged(t *testing.T) {
 		t.Errorf("throttled: %q", msg)
 	}
 }
+
+// TestWordsTable: the errors people meet each get their own words from the
+// one table, with the reference; a message meant for people is kept; and a
+// refusal says what would have allowed it, from the decision, not the text.
+func TestWordsTable(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"wrapped code", fmt.Errorf("add password to x: %w", rotation.ErrNotOwner), []string{"not an owner"}},
+		{"two codes", errors.Join(rotation.ErrVerifyFailed, rotation.ErrCompensated), []string{"never worked"}},
+		{"rolled back wins over its cause", fmt.Errorf("%w: %w", rotation.ErrCompensated, rotation.ErrVaultForbidden), []string{"rolled back"}},
+		{"message for people", rotation.Errorf(rotation.ErrInvalid, "I don't know an app called %q: use one of the aliases a, b", "paymets-api"),
+			[]string{"not valid", `I don't know an app called "paymets-api": use one of the aliases a, b.`}},
+		{"refused by roles", &rotation.DeniedError{Decision: rotation.Decision{
+			Attempt: rotation.Attempt{Action: rotation.ActionStatus}, Rule: "roles.request or roles.approve",
+			Needs: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g1", Name: "sg-approvers"}, {Kind: rotation.SourceAppRole, ID: "r1"}},
+			Held:  []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g2", Name: "sg-payments-owners"}}}},
+			[]string{"You may not status", "roles.request or roles.approve", "sg-approvers, appRole r1", "you have: sg-payments-owners"}},
+		{"roles unreadable", &rotation.DeniedError{Decision: rotation.Decision{Attempt: rotation.Attempt{Action: rotation.ActionRequest}}, Err: errors.New("graph: 503 at graph.microsoft.com")},
+			[]string{"could not be checked"}},
+		{"unknown", errors.New("dial tcp 10.0.0.1:443: refused"), []string{"Something went wrong"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := userMessage(c.err, "ref-1")
+			for _, w := range append(c.want, "(reference ref-1)") {
+				if !strings.Contains(got, w) {
+					t.Errorf("%q does not say %q", got, w)
+				}
+			}
+			for _, leak := range []string{"graph.microsoft.com", "10.0.0.1", "503"} {
+				if strings.Contains(got, leak) {
+					t.Errorf("%q shows internal detail %q", got, leak)
+				}
+			}
+		})
+	}
+	// Every code the domain returns to people has words of its own.
+	for _, code := range []error{rotation.ErrIncomplete, rotation.ErrCompensated, rotation.ErrInProgress, rotation.ErrInvalid,
+		rotation.ErrAppNotFound, rotation.ErrNotOwner, rotation.ErrVaultForbidden, rotation.ErrVaultNotAllowed,
+		rotation.ErrSecretNameNotAllowed, rotation.ErrOwnApp, rotation.ErrLifetimePolicy, rotation.ErrPasswordsForbidden,
+		rotation.ErrThrottled, rotation.ErrAmbiguous, rotation.ErrVaultUnreachable, rotation.ErrAuditFailed,
+		rotation.ErrSelfApproval, rotation.ErrAlreadyApproved, rotation.ErrExpiredRequest, rotation.ErrNotPending,
+		rotation.ErrTampered, rotation.ErrWrongConversation} {
+		if sentence(code) == "" {
+			t.Errorf("%v has no words", code)
+		}
+	}
+}

@@ -132,3 +132,54 @@ func (e *NotOwnerError) Command() string {
 
 // Unwrap returns ErrNotOwner.
 func (e *NotOwnerError) Unwrap() error { return ErrNotOwner }
+
+// Error is an error meant for the person who acted, as wtf's Error: Code is
+// one of the sentinels above, which the bot and the CLI turn into words in
+// one table each; Message says what exactly was wrong, in words for that
+// person and with no internal detail (no host, status or SDK text); Err is
+// the cause, for the logs. errors.Is(err, Code) holds.
+type Error struct {
+	Code    error
+	Message string
+	Err     error
+}
+
+// Errorf returns an *Error with code and a message for people.
+func Errorf(code error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code.Error()
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the code and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Code}
+	}
+	return []error{e.Code, e.Err}
+}
+
+// ErrorMessage returns the message for people of the first *Error in err's
+// chain that has one, or "".
+func ErrorMessage(err error) string {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return ""
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+		err = e.Err
+	}
+	return ""
+}

@@ -17,7 +17,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 	now := r.Clock.Now()
 	var prev StoredSecret
 	if !IsGUID(req.ClientID) {
-		return Record{}, false, x, fmt.Errorf("client ID %q is not a GUID: %w", req.ClientID, ErrInvalid)
+		return Record{}, false, x, Errorf(ErrInvalid, "%q is not an application (client) ID: it has the form 8-4-4-4-12 of hexadecimal digits", req.ClientID)
 	}
 	if r.Policy.OwnClientID != "" && strings.EqualFold(req.ClientID, r.Policy.OwnClientID) {
 		return Record{}, false, x, fmt.Errorf("rotate %s: %w", req.ClientID, ErrOwnApp)
@@ -26,10 +26,10 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		return Record{}, false, x, fmt.Errorf("vault %s: %w", req.VaultURI, ErrVaultNotAllowed)
 	}
 	if req.Overlap < 0 {
-		return Record{}, false, x, fmt.Errorf("overlap %s is negative: %w", req.Overlap, ErrInvalid)
+		return Record{}, false, x, Errorf(ErrInvalid, "the overlap %s is negative", req.Overlap)
 	}
 	if req.Lifetime < 0 {
-		return Record{}, false, x, fmt.Errorf("lifetime %s is negative: %w", req.Lifetime, ErrInvalid)
+		return Record{}, false, x, Errorf(ErrInvalid, "the lifetime %s is negative", req.Lifetime)
 	}
 	lifetime, clamped := r.Policy.Lifetime(req.Lifetime)
 	overlap := req.Overlap
@@ -58,7 +58,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		}
 	}
 	if strings.EqualFold(idName, secretName) {
-		return Record{}, false, x, fmt.Errorf("client ID and client secret need two secret names, got %q twice: %w", idName, ErrInvalid)
+		return Record{}, false, x, Errorf(ErrInvalid, "the client ID and the client secret need two vault secret names, not %q twice", idName)
 	}
 	if personalAccounts(app.SignInAudience) && len(app.Passwords) >= 2 {
 		return Record{}, false, x, fmt.Errorf("app %s allows personal Microsoft accounts and already has %d secrets, the most it may have; retire one first: %w",
