@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
@@ -32,17 +31,17 @@ func principal(c Caller) rotation.Principal {
 
 // onRotate opens an approval request after the acknowledgement and posts
 // its card; a request that needs no second person runs at once.
-func (s *Server) onRotate(c echo.Context, in *incoming, cmd command.Command) error {
+func (s *Server) onRotate(ctx context.Context, in *incoming, cmd command.Command) answer {
 	t, err := s.cfg.Catalog.Resolve(cmd.App, cmd.Vault)
 	if err != nil {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
 	if t.VaultURI == "" {
-		return s.later(c, in, "reply", func(ctx context.Context) {
+		return s.later(ctx, in, "reply", func(ctx context.Context) {
 			s.replyText(ctx, in, "Which vault? No default vault is configured: rotate "+t.Name+" into <vault>")
 		})
 	}
-	return s.later(c, in, "request", func(ctx context.Context) { s.openRequest(ctx, in, t) })
+	return s.later(ctx, in, "request", func(ctx context.Context) { s.openRequest(ctx, in, t) })
 }
 
 // openRequest opens a rotation request for t as the caller of in (who must

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/command"
@@ -18,37 +17,37 @@ import (
 
 // onMessage handles a message: a card submit (value, no text) goes to the
 // card actions; text is a command.
-func (s *Server) onMessage(c echo.Context, in *incoming) error {
+func (s *Server) onMessage(ctx context.Context, in *incoming) answer {
 	if in.act.HasValue() && strings.TrimSpace(in.act.Text) == "" {
-		return s.onSubmit(c, in)
+		return s.onSubmit(ctx, in)
 	}
 	cmd, err := command.Parse(in.act)
 	var perr *command.ParseError
 	switch {
 	case errors.As(err, &perr):
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, perr.Reason) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, perr.Reason) })
 	case err != nil:
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, "I could not read that message.") })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, "I could not read that message.") })
 	}
 	switch cmd.Verb {
 	case command.NotForUs:
-		return c.NoContent(http.StatusOK)
+		return answer{status: http.StatusOK}
 	case command.Rotate:
-		return s.onRotate(c, in, cmd)
+		return s.onRotate(ctx, in, cmd)
 	case command.Status:
-		return s.onStatus(c, in, cmd)
+		return s.onStatus(ctx, in, cmd)
 	case command.Retire:
-		return s.onRetire(c, in, cmd)
+		return s.onRetire(ctx, in, cmd)
 	case command.WhoAmI:
-		return s.later(c, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
+		return s.later(ctx, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
 	case command.AuditHere:
-		return s.onAuditHere(c, in)
+		return s.onAuditHere(ctx, in)
 	case command.RadarHere:
-		return s.onRadarHere(c, in)
+		return s.onRadarHere(ctx, in)
 	case command.Expiring:
-		return s.onExpiring(c, in, cmd)
+		return s.onExpiring(ctx, in, cmd)
 	default: // help, unknown verbs, and commands not offered yet
-		return s.later(c, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
+		return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
 	}
 }
 
@@ -61,11 +60,11 @@ func (s *Server) onMessage(c echo.Context, in *incoming) error {
 // and the job is queued only once its claim is durable and first. A
 // re-delivery, after a restart or on another replica, therefore finds the
 // claim of every activity that ran. See docs/performance.md.
-func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx context.Context)) error {
-	slot, err := s.pool.reserve(c.Request().Context(), s.cfg.QueueWait)
+func (s *Server) later(ctx context.Context, in *incoming, name string, run func(ctx context.Context)) answer {
+	slot, err := s.pool.reserve(ctx, s.cfg.QueueWait)
 	if err != nil {
 		s.log.Warn("job not queued", "request_id", in.rid, "job", name, "error", err)
-		return c.NoContent(http.StatusServiceUnavailable)
+		return answer{status: http.StatusServiceUnavailable}
 	}
 	// The claim outlives the request: it holds the reservation, which the
 	// pool's stop waits for and cancels at its deadline.
@@ -85,7 +84,7 @@ func (s *Server) later(c echo.Context, in *incoming, name string, run func(ctx c
 			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: run})
 		}
 	}()
-	return c.NoContent(http.StatusOK)
+	return answer{status: http.StatusOK}
 }
 
 // claimTimeout bounds one de-duplication write.
@@ -103,16 +102,15 @@ func (s *Server) authorize(ctx context.Context, in *incoming, action rotation.Ac
 	return ""
 }
 
-func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) error {
-	ctx := c.Request().Context()
+func (s *Server) onStatus(ctx context.Context, in *incoming, cmd command.Command) answer {
 	t, err := s.cfg.Catalog.Resolve(cmd.App, "")
 	if err != nil {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
 	if why := s.authorize(ctx, in, rotation.ActionStatus, t.ClientID); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
-	return s.later(c, in, "status", func(ctx context.Context) {
+	return s.later(ctx, in, "status", func(ctx context.Context) {
 		s.typing(ctx, in)
 		var refs []rotation.SecretRef
 		if t.VaultURI != "" && t.SecretName != "" {
@@ -128,16 +126,15 @@ func (s *Server) onStatus(c echo.Context, in *incoming, cmd command.Command) err
 	})
 }
 
-func (s *Server) onRetire(c echo.Context, in *incoming, cmd command.Command) error {
-	ctx := c.Request().Context()
+func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command) answer {
 	t, err := s.cfg.Catalog.Resolve(cmd.App, "")
 	if err != nil {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
 	if why := s.authorize(ctx, in, rotation.ActionRetire, t.ClientID); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
-	return s.later(c, in, "retire", func(ctx context.Context) {
+	return s.later(ctx, in, "retire", func(ctx context.Context) {
 		s.typing(ctx, in)
 		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
 		var lines []string

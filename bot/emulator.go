@@ -5,13 +5,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-
-	"github.com/labstack/echo/v4"
 )
 
-// emulatorGuard refuses, in emulator mode (no App ID, so no token proves
-// who sent an activity), every request to /api/messages that a web page
-// could make or steer:
+// emulatorRefusal says why, in emulator mode (no App ID, so no token
+// proves who sent an activity), req must be refused, or "" to take it. It
+// refuses every request to /api/messages that a web page could make or
+// steer:
 //   - a Content-Type other than application/json: text/plain, form and
 //     multipart bodies are "simple" requests a page may send cross-site
 //     without a CORS preflight;
@@ -21,29 +20,20 @@ import (
 //     that resolves to 127.0.0.1 (DNS rebinding) keeps its own name in
 //     Host.
 //
-// It answers before the body is read, so a refused request acts on nothing.
-func (s *Server) emulatorGuard(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.cfg.AppID != "" {
-			return next(c)
-		}
-		req := c.Request()
-		why := ""
-		switch {
-		case !loopbackHost(req.Host):
-			why = "host header is not loopback"
-		case req.Header.Get("Origin") != "":
-			why = "request from a browser (Origin header)"
-		case !jsonContentType(req.Header.Get(echo.HeaderContentType)):
-			why = "content type is not application/json"
-		}
-		if why == "" {
-			return next(c)
-		}
-		s.log.Warn("activity refused", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"status", http.StatusForbidden, "reason", "emulator mode: "+why)
-		return c.NoContent(http.StatusForbidden)
+// It reads only the headers, so server.go answers before the body is read
+// and a refused request acts on nothing.
+func (s *Server) emulatorRefusal(req *http.Request) string {
+	switch {
+	case s.cfg.AppID != "":
+		return ""
+	case !loopbackHost(req.Host):
+		return "host header is not loopback"
+	case req.Header.Get("Origin") != "":
+		return "request from a browser (Origin header)"
+	case !jsonContentType(req.Header.Get("Content-Type")):
+		return "content type is not application/json"
 	}
+	return ""
 }
 
 // jsonContentType reports whether v is application/json, with any

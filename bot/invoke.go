@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/cards"
 )
@@ -44,16 +43,16 @@ type cardAction struct {
 // onInvoke answers invokes. adaptiveCard/action gets an invoke body in the
 // same response; other invokes are answered 200 with an error body so
 // Teams neither hangs nor retries.
-func (s *Server) onInvoke(c echo.Context, in *incoming) error {
+func (s *Server) onInvoke(ctx context.Context, in *incoming) answer {
 	if in.act.Name != "adaptiveCard/action" {
-		return c.JSON(http.StatusOK, InvokeResponse{StatusCode: http.StatusNotImplemented, Type: InvokeTypeError,
-			Value: InvokeError{Code: "NotImplemented", Message: "Keyturn does not handle " + in.act.Name}})
+		return answer{status: http.StatusOK, body: InvokeResponse{StatusCode: http.StatusNotImplemented, Type: InvokeTypeError,
+			Value: InvokeError{Code: "NotImplemented", Message: "Keyturn does not handle " + in.act.Name}}}
 	}
 	a, err := decodeExecute(in.act.Value)
 	if err != nil {
-		return c.JSON(http.StatusOK, invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read."))
+		return answer{status: http.StatusOK, body: invokeError(http.StatusBadRequest, "BadRequest", "The card action could not be read.")}
 	}
-	return c.JSON(http.StatusOK, s.cardAction(c, in, a))
+	return answer{status: http.StatusOK, body: s.cardAction(ctx, in, a)}
 }
 
 // errActionUnreadable means a card action's value or data is not the JSON
@@ -109,22 +108,21 @@ func actionData(raw json.RawMessage) (cards.ActionData, error) {
 // onSubmit handles an Action.Submit click (a message with a value and no
 // text): the same actions as Action.Execute, with any answer posted in the
 // thread since a submit has no response contract.
-func (s *Server) onSubmit(c echo.Context, in *incoming) error {
+func (s *Server) onSubmit(ctx context.Context, in *incoming) answer {
 	a, err := decodeSubmit(in.act.Value)
 	if err != nil {
-		return c.NoContent(http.StatusOK)
+		return answer{status: http.StatusOK}
 	}
-	resp := s.cardAction(c, in, a)
+	resp := s.cardAction(ctx, in, a)
 	if msg, ok := resp.Value.(InvokeError); ok {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, msg.Message) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, msg.Message) })
 	}
-	return c.NoContent(http.StatusOK)
+	return answer{status: http.StatusOK}
 }
 
 // cardAction routes a card action by verb. A re-delivered action is not
 // decided twice: it is answered with the request's current card.
-func (s *Server) cardAction(c echo.Context, in *incoming, a cardAction) InvokeResponse {
-	ctx := c.Request().Context()
+func (s *Server) cardAction(ctx context.Context, in *incoming, a cardAction) InvokeResponse {
 	verb := strings.ToLower(a.Verb)
 	var data cards.ActionData
 	switch verb {

@@ -3,8 +3,6 @@ package bot
 import (
 	"net/http"
 	"time"
-
-	"github.com/labstack/echo/v4"
 )
 
 // Defaults for Limits: generous for Teams (which sends a few KB at once
@@ -59,20 +57,5 @@ func (s *Server) httpServer() *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
-	}
-}
-
-// limitBody refuses a body longer than MaxBodyBytes: at once when its
-// Content-Length says so, else when reading passes the limit (a chunked
-// body), which the handler turns into 413. http.MaxBytesReader also makes
-// the server close the connection rather than drain the rest.
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.ContentLength > s.cfg.MaxBodyBytes {
-			return c.NoContent(http.StatusRequestEntityTooLarge)
-		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
-		return next(c)
 	}
 }

@@ -9,50 +9,54 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/botauth"
 	"github.com/keyturn/keyturn/rotation"
 )
 
-// messages is POST /api/messages: decode, authenticate, check the tenant,
-// then dispatch on the activity type. Every path answers quickly; slow
-// work goes to the pool.
-func (s *Server) messages(c echo.Context) error {
-	req := c.Request()
-	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+// answer is what the webhook replies to an activity: a status, and for an
+// invoke the body. The handlers below the edge return one; only server.go
+// writes it to HTTP.
+type answer struct {
+	status int
+	body   any // JSON; nil means no body
+}
+
+// receive reads, decodes and authenticates the activity of req, and checks
+// its tenant. It returns the activity on its way through the handlers, or
+// the status that refuses it. rid is the request ID for the logs.
+func (s *Server) receive(req *http.Request, rid string) (*incoming, int) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return c.NoContent(http.StatusRequestEntityTooLarge)
+			return nil, http.StatusRequestEntityTooLarge
 		}
-		return c.NoContent(http.StatusBadRequest)
+		return nil, http.StatusBadRequest
 	}
 	act, err := activity.Decode(body)
 	if err != nil {
 		s.log.Debug("activity rejected", "request_id", rid, "reason", "malformed")
 		// Authenticate first even for a malformed body? There is nothing
 		// to authenticate against (no channel or service URL): refuse.
-		return c.NoContent(http.StatusBadRequest)
+		return nil, http.StatusBadRequest
 	}
 	ctx := req.Context()
 	if s.cfg.AppID != "" {
-		if _, err := s.cfg.Auth.Validate(ctx, req.Header.Get(echo.HeaderAuthorization), act.ChannelID, act.ServiceURL); err != nil {
+		if _, err := s.cfg.Auth.Validate(ctx, req.Header.Get("Authorization"), act.ChannelID, act.ServiceURL); err != nil {
 			status := botauth.HTTPStatus(err)
 			s.log.Warn("activity refused", "request_id", rid, "status", status, "reason", err)
-			return c.NoContent(status)
+			return nil, status
 		}
 	} else if !loopbackURL(act.ServiceURL) {
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "emulator mode serves loopback service URLs only")
-		return c.NoContent(http.StatusForbidden)
+		return nil, http.StatusForbidden
 	}
 	caller := Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name}
 	if !s.tenantAllowed(caller.TenantID) {
 		s.deny(ctx, caller, "", "activity from tenant "+caller.TenantID+", which is not allowed")
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "tenant not allowed", "tenant_id", caller.TenantID)
-		return c.NoContent(http.StatusForbidden)
+		return nil, http.StatusForbidden
 	}
 	if s.cfg.AppID != "" {
 		// Only an authenticated activity vouches for a service URL; it is
@@ -66,21 +70,25 @@ func (s *Server) messages(c echo.Context) error {
 		s.cfg.ServiceURLs.Allow(act.ServiceURL)
 	}
 	s.log.Debug("activity", "request_id", rid, "type", act.Type, "name", act.Name, "activity_id", act.ID, "user_oid", caller.ObjectID, "tenant_id", caller.TenantID)
+	return &incoming{act: act, caller: caller, ref: activity.FromActivity(act), rid: rid}, 0
+}
 
-	in := &incoming{act: act, caller: caller, ref: activity.FromActivity(act), rid: rid}
-	switch act.Type {
+// handle dispatches an authenticated activity on its type and returns what
+// to answer. Every path answers quickly; slow work goes to the pool.
+func (s *Server) handle(ctx context.Context, in *incoming) answer {
+	switch in.act.Type {
 	case "message":
-		return s.onMessage(c, in)
+		return s.onMessage(ctx, in)
 	case "invoke":
-		return s.onInvoke(c, in)
+		return s.onInvoke(ctx, in)
 	case "conversationUpdate":
-		return s.onConversationUpdate(c, in)
+		return s.onConversationUpdate(ctx, in)
 	case "installationUpdate":
-		return s.onInstallationUpdate(c, in)
+		return s.onInstallationUpdate(ctx, in)
 	default:
 		// messageReaction, typing, messageUpdate, event...: accepted and
 		// deliberately ignored.
-		return c.NoContent(http.StatusOK)
+		return answer{status: http.StatusOK}
 	}
 }
 

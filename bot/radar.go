@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
@@ -231,11 +230,11 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 // team channel or group chat only (as for the audit channel), audited
 // before it is made. Cards already posted elsewhere stay where they are;
 // the next scan posts each app's card afresh here.
-func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
-	if refused := s.hereRefused(c, in, rotation.ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
+func (s *Server) onRadarHere(ctx context.Context, in *incoming) answer {
+	if refused := s.hereRefused(ctx, in, rotation.ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
-	return s.later(c, in, "radar-here", func(ctx context.Context) {
+	return s.later(ctx, in, "radar-here", func(ctx context.Context) {
 		ref := in.ref
 		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
 		ref.ActivityID = ""
@@ -274,17 +273,16 @@ func (s *Server) onRadarHere(c echo.Context, in *incoming) error {
 // onExpiring answers "expiring [within N]": a compact card of the apps
 // whose client secrets end within the window. Anyone who may request or
 // approve may ask; the scan is read-only.
-func (s *Server) onExpiring(c echo.Context, in *incoming, cmd command.Command) error {
-	ctx := c.Request().Context()
+func (s *Server) onExpiring(ctx context.Context, in *incoming, cmd command.Command) answer {
 	if why := s.authorize(ctx, in, rotation.ActionExpiring, ""); why != "" {
-		return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	if s.cfg.Radar == nil {
-		return s.later(c, in, "reply", func(ctx context.Context) {
+		return s.later(ctx, in, "reply", func(ctx context.Context) {
 			s.replyText(ctx, in, "The expiry radar is switched off in this deployment, so I cannot list expiring secrets. (keyturn radar does it from the command line.)")
 		})
 	}
-	return s.later(c, in, "expiring", func(ctx context.Context) {
+	return s.later(ctx, in, "expiring", func(ctx context.Context) {
 		s.typing(ctx, in)
 		sc := *s.cfg.Radar.Scanner
 		if cmd.WithinDays > 0 {

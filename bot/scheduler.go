@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/connector"
@@ -37,11 +36,11 @@ var auditChannelTypes = map[string]bool{"channel": true, "groupChat": true}
 // channel skips nothing: the posting cursor stays where Teams last
 // accepted a post, so what the old channel never received goes to the new
 // one, and the old channel is told where the trail went.
-func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
-	if refused := s.hereRefused(c, in, rotation.ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
+func (s *Server) onAuditHere(ctx context.Context, in *incoming) answer {
+	if refused := s.hereRefused(ctx, in, rotation.ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
-	return s.later(c, in, "audit-here", func(ctx context.Context) {
+	return s.later(ctx, in, "audit-here", func(ctx context.Context) {
 		ref := in.ref
 		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
 		ref.ActivityID = ""
@@ -91,14 +90,13 @@ func (s *Server) onAuditHere(c echo.Context, in *incoming) error {
 // comes before who: a 1:1 chat is refused whoever asks, with no role
 // decision. Either refusal is audited. It returns nil when the command may
 // go on, else what answers the webhook.
-func (s *Server) hereRefused(c echo.Context, in *incoming, a rotation.Action, why string) func() error {
-	ctx := c.Request().Context()
+func (s *Server) hereRefused(ctx context.Context, in *incoming, a rotation.Action, why string) func() answer {
 	if !auditChannelTypes[in.act.Conversation.ConversationType] {
 		s.deny(ctx, in.caller, "", string(a)+" in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
-		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) }) }
+		return func() answer { return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) }) }
 	}
 	if no := s.authorize(ctx, in, a, ""); no != "" {
-		return func() error { return s.later(c, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
+		return func() answer { return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
 	}
 	return nil
 }

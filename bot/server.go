@@ -212,6 +212,50 @@ func (s *Server) routes() *echo.Echo {
 	return e
 }
 
+// messages is POST /api/messages, the edge between HTTP and the handlers:
+// receive authenticates the activity, handle decides what to answer, and
+// only this function writes it.
+func (s *Server) messages(c echo.Context) error {
+	in, status := s.receive(c.Request(), c.Response().Header().Get(echo.HeaderXRequestID))
+	if in == nil {
+		return c.NoContent(status)
+	}
+	a := s.handle(c.Request().Context(), in)
+	if a.body != nil {
+		return c.JSON(a.status, a.body)
+	}
+	return c.NoContent(a.status)
+}
+
+// emulatorGuard answers 403 to what emulatorRefusal refuses, before the
+// body is read.
+func (s *Server) emulatorGuard(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		why := s.emulatorRefusal(c.Request())
+		if why == "" {
+			return next(c)
+		}
+		s.log.Warn("activity refused", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"status", http.StatusForbidden, "reason", "emulator mode: "+why)
+		return c.NoContent(http.StatusForbidden)
+	}
+}
+
+// limitBody refuses a body longer than MaxBodyBytes: at once when its
+// Content-Length says so, else when reading passes the limit (a chunked
+// body), which the handler turns into 413. http.MaxBytesReader also makes
+// the server close the connection rather than drain the rest.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > s.cfg.MaxBodyBytes {
+			return c.NoContent(http.StatusRequestEntityTooLarge)
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxBodyBytes)
+		return next(c)
+	}
+}
+
 // accessLog writes one line per request: method, path, status, latency and
 // the request ID. Never bodies, headers or tokens.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
