@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/command"

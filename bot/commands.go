@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/bot/connector"

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-
 	"github.com/keyturn/keyturn/bot/cards"
 )
 

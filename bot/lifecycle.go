@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-
 	"github.com/keyturn/keyturn/bot/cards"
 )
 

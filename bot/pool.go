@@ -2,12 +2,12 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/keyturn/keyturn/rotation"
 )
 
 // errBusy means the job queue is full.
@@ -225,8 +225,4 @@ func (p *pool) stop(ctx context.Context) {
 	p.dropHolders()
 }
 
-func randomID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func randomID() string { return rotation.RandomHex(8) }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/rotation"

@@ -2,8 +2,6 @@ package rotation
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -250,11 +248,7 @@ func (a *Approvals) denied(ctx context.Context, who Principal, action Action, cl
 	return &DeniedError{Decision: d}
 }
 
-func nonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func nonce() string { return RandomHex(16) }
 
 func clipReason(s string) string {
 	s = strings.TrimSpace(s)

@@ -2,8 +2,6 @@ package rotation
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,11 +181,7 @@ func (r *Rotator) newID() string {
 	if r.NewID != nil {
 		return r.NewID()
 	}
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("rotation: crypto/rand failed: %v", err))
-	}
-	return hex.EncodeToString(b[:])
+	return RandomHex(8)
 }
 
 func (r *Rotator) logger() *slog.Logger {

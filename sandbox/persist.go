@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,9 +145,7 @@ func (w *World) restoredValue(v savedVersion) rotation.Secret {
 			return rotation.NewSecret(val)
 		}
 	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
+	h := rotation.RandomHex(12)
 	return rotation.NewSecret(h[:3] + SecretMarker + h[3:])
 }
 

@@ -59,7 +59,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 		// bot's own tenant (MicrosoftAppTenantId, KEYTURN_ALLOWED_TENANTS).
 		pc.Tenants = append(pc.Tenants, scfg.Tenants...)
 	}
-	scfg.PolicyPath = w.PolicyFile() // audited and logged as serve's is
+	scfg.PolicyPath = w.PolicyFile()                        // audited and logged as serve's is
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
 	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -198,9 +197,7 @@ const sweepEvery = 10 * time.Minute
 // replicaName names this process among the replicas sharing the store.
 func replicaName() string {
 	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rotation.RandomHex(4))
 }
 
 // auditPolicyChange records a config.changed event when the policy in

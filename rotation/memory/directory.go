@@ -2,8 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -228,9 +226,7 @@ func (d *Directory) Minted() []string {
 // mint makes a secret value: three random characters (the hint), then the
 // canary prefix and more randomness.
 func (d *Directory) mint() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
+	h := rotation.RandomHex(18)
 	v := h[:3] + d.SecretPrefix + h[3:]
 	d.minted = append(d.minted, v)
 	return v
