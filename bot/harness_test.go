@@ -358,7 +358,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, References: StoredReferences{Raw: h.state}, Dedup: dedup,
+		ServiceURLs: urls, Sender: sender, Rotations: rot, Audit: audit, Dedup: dedup,
 		Approvals: approvals, Authz: authz, Members: sender, State: h.state, Schedule: time.Hour,
 		Catalog: &StaticCatalog{Apps: map[string]Target{"payments-api": {ClientID: payments}}, DefaultVault: testVault,
 			VaultURI: func(v string) (string, error) {

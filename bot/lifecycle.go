@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -43,7 +44,11 @@ func (s *Server) onInstallationUpdate(ctx context.Context, in *incoming) answer 
 // install stores the conversation reference (only authenticated activities
 // reach here) and posts a short welcome, once per delivery.
 func (s *Server) install(ctx context.Context, in *incoming) answer {
-	if err := s.cfg.References.SaveReference(ctx, in.ref); err != nil {
+	b, err := json.Marshal(in.ref)
+	if err == nil {
+		err = s.cfg.State.SaveRef(ctx, in.ref.ConversationID, b)
+	}
+	if err != nil {
 		s.log.Error("saving the conversation reference failed", "request_id", in.rid, "error", err)
 		return answer{status: http.StatusInternalServerError}
 	}
@@ -55,7 +60,7 @@ func (s *Server) install(ctx context.Context, in *incoming) answer {
 }
 
 func (s *Server) forget(ctx context.Context, in *incoming) {
-	if err := s.cfg.References.DeleteReference(ctx, in.ref.ConversationID); err != nil {
+	if err := s.cfg.State.DeleteRef(ctx, in.ref.ConversationID); err != nil {
 		s.log.Error("deleting the conversation reference failed", "request_id", in.rid, "error", err)
 	}
 }

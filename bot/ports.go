@@ -12,11 +12,13 @@ import (
 
 // Authenticator validates the bearer token of an incoming activity
 // (botauth.Validator). Errors map to HTTP status with botauth.HTTPStatus.
+// A seam: emulator mode has none, and tests sign with botauthtest.
 type Authenticator interface {
 	Validate(ctx context.Context, authHeader, channelID, serviceURL string) (botauth.Claims, error)
 }
 
-// Sender writes into conversations (connector.Client).
+// Sender writes into conversations (connector.Client). A seam: the
+// sandbox and tests answer the connector's calls themselves.
 type Sender interface {
 	ReplyToActivity(ctx context.Context, ref activity.ConversationReference, replyToID string, act connector.Activity) (string, error)
 	UpdateActivity(ctx context.Context, ref activity.ConversationReference, activityID string, act connector.Activity) error
@@ -24,7 +26,9 @@ type Sender interface {
 	SendTyping(ctx context.Context, ref activity.ConversationReference) error
 }
 
-// Rotations is the part of *rotation.Rotator the bot drives.
+// Rotations is the part of *rotation.Rotator the bot drives. A seam: a
+// test holds Recover to keep a scheduler tick running past its lease's
+// first term (TestSchedulerLeaseOutlivesALongTick).
 type Rotations interface {
 	Rotate(ctx context.Context, req rotation.Request) (rotation.Result, error)
 	Status(ctx context.Context, clientID string, refs ...rotation.SecretRef) (rotation.Status, error)
@@ -44,13 +48,6 @@ type Target struct {
 	Overlap      time.Duration // zero: the policy's
 }
 
-// Catalog resolves an app alias or client ID, and an optional vault, to a
-// Target. Errors wrap rotation.ErrInvalid or rotation.ErrVaultNotAllowed
-// and say what is wrong in words for the person who typed it.
-type Catalog interface {
-	Resolve(app, vault string) (Target, error)
-}
-
 // Caller is the person behind an activity, as Teams identifies them: the
 // Entra object ID and tenant, never the display name, decide.
 type Caller struct {
@@ -59,36 +56,20 @@ type Caller struct {
 	Name     string // display name, for messages only
 }
 
-// References keeps conversation references learnt from authenticated
-// activities, for proactive messages.
-type References interface {
-	SaveReference(ctx context.Context, ref activity.ConversationReference) error
-	DeleteReference(ctx context.Context, conversationID string) error
-}
-
-// ApprovalFlow is the two-person control (*rotation.Approvals).
-type ApprovalFlow interface {
-	Open(ctx context.Context, ask rotation.Ask) (rotation.ApprovalRequest, error)
-	Approve(ctx context.Context, d rotation.Vote) (rotation.ApprovalRequest, bool, error)
-	Reject(ctx context.Context, d rotation.Vote) (rotation.ApprovalRequest, error)
-	Run(ctx context.Context, id string) (rotation.ApprovalRequest, error)
-	Progress(ctx context.Context, id string, verified, needed int) (rotation.ApprovalRequest, error)
-	ExpireDue(ctx context.Context) ([]rotation.ApprovalRequest, error)
-	Get(ctx context.Context, id string) (rotation.ApprovalRequest, error)
-	AttachCard(ctx context.Context, id string, card []byte) error
-	Unsettled(ctx context.Context) ([]rotation.ApprovalRequest, error)
-	Reconcile(ctx context.Context, id string, stale time.Duration) (rotation.ApprovalRequest, bool, error)
-}
-
 // MemberLister lists a conversation's members (connector.Client), so only
 // approvers' clients refresh an approval card into its actionable form.
 type MemberLister interface {
 	ConversationMembers(ctx context.Context, ref activity.ConversationReference) ([]connector.Member, error)
 }
 
-// State is the shared state the scheduler and the audit channel need
-// (*kvstore.Store).
-type State interface {
+// SharedState is the state the scheduler, the audit channel and proactive
+// messages share across replicas (*kvstore.Store). It is an interface
+// because bot must not import the store packages.
+type SharedState interface {
+	// SaveRef stores a conversation reference (JSON) under its
+	// conversation; DeleteRef drops it.
+	SaveRef(ctx context.Context, conversation string, data []byte) error
+	DeleteRef(ctx context.Context, conversation string) error
 	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	Release(ctx context.Context, name, holder string) error
 	Records(ctx context.Context, after uint64, limit int) ([]rotation.AuditRecord, error)
@@ -104,7 +85,8 @@ type State interface {
 	CardsPending(ctx context.Context, limit int) (map[string]string, error)
 }
 
-// Deduper remembers activities already taken, because Teams re-delivers.
+// Deduper remembers activities already taken, because Teams re-delivers
+// (*kvstore.Store; an interface because bot must not import the store).
 type Deduper interface {
 	// FirstSeen records key durably and reports whether it was new; of
 	// concurrent callers (several replicas included) exactly one sees it

@@ -32,7 +32,7 @@ const (
 )
 
 // Config configures a Server. Sender, Rotations, Approvals, Authz, Catalog,
-// Audit, State, References and Dedup are required; so is Auth unless AppID
+// Audit, State and Dedup are required; so is Auth unless AppID
 // is empty (emulator mode, loopback only).
 type Config struct {
 	// AppID is the bot's Microsoft App ID. Empty means emulator mode:
@@ -48,16 +48,15 @@ type Config struct {
 	// authenticated activity; the connector posts only to those.
 	ServiceURLs *ServiceURLs
 
-	Sender     Sender
-	Rotations  Rotations
-	Approvals  ApprovalFlow
-	Authz      *policy.Authorizer
-	Members    MemberLister // optional: without it approval buttons show to everyone
-	Catalog    Catalog
-	Audit      rotation.Auditor
-	State      State
-	References References
-	Dedup      Deduper
+	Sender    Sender
+	Rotations Rotations
+	Approvals *rotation.Approvals
+	Authz     *policy.Authorizer
+	Members   MemberLister // optional: without it approval buttons show to everyone
+	Catalog   *StaticCatalog
+	Audit     rotation.Auditor
+	State     SharedState
+	Dedup     Deduper
 
 	// SingleProcess says no other process shares the state store (the
 	// bbolt file, which one process locks): a request "running" that this
@@ -136,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	for name, missing := range map[string]bool{
 		"sender": cfg.Sender == nil, "rotations": cfg.Rotations == nil, "catalog": cfg.Catalog == nil,
-		"approvals": cfg.Approvals == nil, "authz": cfg.Authz == nil, "state": cfg.State == nil, "audit": cfg.Audit == nil, "references": cfg.References == nil,
+		"approvals": cfg.Approvals == nil, "authz": cfg.Authz == nil, "state": cfg.State == nil, "audit": cfg.Audit == nil,
 		"dedup": cfg.Dedup == nil, "service URLs": cfg.ServiceURLs == nil,
 	} {
 		if missing {

@@ -23,9 +23,9 @@ type StaticCatalog struct {
 	VaultURI func(string) (string, error)
 }
 
-var _ Catalog = (*StaticCatalog)(nil)
-
-// Resolve implements Catalog.
+// Resolve resolves an app alias or client ID, and an optional vault, to a
+// Target. Errors are *rotation.Error with code rotation.ErrInvalid, whose
+// message says what is wrong in words for the person who typed it.
 func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 	key := strings.ToLower(strings.TrimSpace(app))
 	t, ok := c.Apps[key]

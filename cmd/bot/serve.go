@@ -158,7 +158,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		Radar: radarOf(s, log), Holder: holder, SingleProcess: s.state.Kind == storeBolt,
 		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Authz: authz,
-		Audit: s.store, State: s.store, References: bot.StoredReferences{Raw: s.store}, Dedup: s.store, Log: log,
+		Audit: s.store, State: s.store, Dedup: s.store, Log: log,
 		Catalog: &bot.StaticCatalog{Apps: catalogApps(pc.Apps), DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
 		Now:     clock.Now, BotName: scfg.BotName, Schedule: scfg.Schedule,
 		Ready: func(ctx context.Context) error {

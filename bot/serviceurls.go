@@ -2,13 +2,10 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/keyturn/keyturn/bot/activity"
 )
 
 // ServiceURLs is the set of connector service URLs that arrived on
@@ -105,31 +102,4 @@ func serviceURLKey(raw string) (string, bool) {
 		return "", false
 	}
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + strings.TrimSuffix(u.EscapedPath(), "/"), true
-}
-
-// RawReferences stores conversation references as bytes (*kvstore.Store).
-type RawReferences interface {
-	SaveRef(ctx context.Context, conversation string, data []byte) error
-	DeleteRef(ctx context.Context, conversation string) error
-}
-
-// StoredReferences keeps conversation references in the shared state.
-type StoredReferences struct {
-	Raw RawReferences
-}
-
-var _ References = StoredReferences{}
-
-// SaveReference implements References.
-func (s StoredReferences) SaveReference(ctx context.Context, ref activity.ConversationReference) error {
-	b, err := json.Marshal(ref)
-	if err != nil {
-		return err
-	}
-	return s.Raw.SaveRef(ctx, ref.ConversationID, b)
-}
-
-// DeleteReference implements References.
-func (s StoredReferences) DeleteReference(ctx context.Context, conversationID string) error {
-	return s.Raw.DeleteRef(ctx, conversationID)
 }
