@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -58,7 +56,7 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("sign in to Microsoft Graph (az login, or set AZURE_CLIENT_ID/AZURE_TENANT_ID and a credential): %w", err)
 	}
-	who := parseClaims(tok.Token)
+	who := identity.ParseClaims(tok.Token)
 	tenant := cfg.TenantID
 	if tenant == "" {
 		tenant = who.TenantID
@@ -82,7 +80,7 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 	if err != nil {
 		return backend{}, fmt.Errorf("graph role lookups: %w", err)
 	}
-	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.name(), Roles: roles, Cred: cred, Owned: roles,
+	return backend{Apps: apps, Vault: vault, Verifier: verifier, Caller: who.Name(), Roles: roles, Cred: cred, Owned: roles,
 		PrincipalID: pid}, nil
 }
 
@@ -92,61 +90,12 @@ func azureBackend(ctx context.Context, cfg config, log *slog.Logger) (backend, e
 // service principal). A person's token (az login) gives none: the person's
 // own directory roles may let them change apps they do not own, so
 // ownership is then left to Graph to decide.
-func principalID(configured string, who claims) string {
+func principalID(configured string, who identity.Claims) string {
 	if configured != "" {
 		return strings.ToLower(configured)
 	}
-	if who.appOnly() && rotation.IsGUID(who.ObjectID) {
+	if who.AppOnly() && rotation.IsGUID(who.ObjectID) {
 		return strings.ToLower(who.ObjectID)
 	}
 	return ""
-}
-
-// claims are the parts of our own access token that say who we are. The
-// token came from Entra ID over TLS to us; it is read, not trusted for
-// authorization.
-type claims struct {
-	TenantID string `json:"tid"`
-	ObjectID string `json:"oid"`
-	UPN      string `json:"upn"`
-	Unique   string `json:"unique_name"`
-	Username string `json:"preferred_username"`
-	AppID    string `json:"appid"`
-	IDType   string `json:"idtyp"`
-	Scopes   string `json:"scp"`
-}
-
-// appOnly reports whether the token is an application's own (client
-// credentials or managed identity) rather than a person's.
-func (c claims) appOnly() bool {
-	if c.IDType != "" {
-		return c.IDType == "app"
-	}
-	return c.Scopes == "" && c.UPN == "" && c.Username == "" && c.Unique == "" && c.AppID != ""
-}
-
-func parseClaims(token string) claims {
-	var c claims
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return c
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return c
-	}
-	_ = json.Unmarshal(b, &c)
-	return c
-}
-
-func (c claims) name() string {
-	for _, n := range []string{c.UPN, c.Username, c.Unique} {
-		if n != "" {
-			return n + " (" + c.ObjectID + ")"
-		}
-	}
-	if c.IDType == "app" || c.AppID != "" {
-		return "app " + c.AppID + " (" + c.ObjectID + ")"
-	}
-	return c.ObjectID
 }

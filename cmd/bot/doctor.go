@@ -235,7 +235,7 @@ func (t credentialTokens) Claims(ctx context.Context, scope string) (doctor.Clai
 
 // tokenClaims reads the claims doctor reports from a token.
 func tokenClaims(token string) doctor.Claims {
-	c := parseClaims(token)
+	c := identity.ParseClaims(token)
 	name := c.UPN
 	for _, n := range []string{c.Username, c.Unique} {
 		if name == "" {

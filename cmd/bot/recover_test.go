@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/azure/identity"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -45,14 +46,14 @@ func TestCLIRecoverSweepsOrphans(t *testing.T) {
 // directory roles may allow what ownership does not.
 func TestPrincipalIDFromTheTokenOnlyForApps(t *testing.T) {
 	const oid = "0f0f0f0f-0000-4000-8000-000000000001"
-	token := func(c map[string]string) claims {
+	token := func(c map[string]string) identity.Claims {
 		b, _ := json.Marshal(c)
-		return parseClaims("h." + base64.RawURLEncoding.EncodeToString(b) + ".s")
+		return identity.ParseClaims("h." + base64.RawURLEncoding.EncodeToString(b) + ".s")
 	}
 	cases := []struct {
 		name       string
 		configured string
-		who        claims
+		who        identity.Claims
 		want       string
 	}{
 		{"managed identity", "", token(map[string]string{"oid": oid, "idtyp": "app", "appid": "x"}), oid},
