@@ -38,7 +38,11 @@ func (s *Server) onMessage(ctx context.Context, in *incoming) answer {
 	case command.Retire:
 		return s.onRetire(ctx, in, cmd)
 	case command.WhoAmI:
-		return s.later(ctx, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in) })
+		d, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: rotation.ActionWhoAmI})
+		if err != nil {
+			return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
+		}
+		return s.later(ctx, in, "whoami", func(ctx context.Context) { s.whoami(ctx, in, d) })
 	case command.AuditHere:
 		return s.onAuditHere(ctx, in)
 	case command.RadarHere:
@@ -155,18 +159,19 @@ func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command
 	})
 }
 
-func (s *Server) whoami(ctx context.Context, in *incoming) {
-	g, err := s.cfg.Authz.Grants(ctx, in.caller.ObjectID)
+// whoami answers with the caller's identity and the roles of the policy
+// they hold, as the decision d found them.
+func (s *Server) whoami(ctx context.Context, in *incoming, d rotation.Decision) {
 	var roles []string
-	for _, r := range g.Held {
+	for _, r := range d.Held {
 		roles = append(roles, r.String())
 	}
-	if err == nil && len(roles) == 0 {
-		roles = []string{"(none: you may neither request nor approve rotations)"}
-	}
-	if err != nil {
+	switch {
+	case d.Why != "":
 		roles = []string{"(role lookup failed; reference " + in.rid + ")"}
-		s.log.Error("authorization lookup failed", "request_id", in.rid, "error", err)
+		s.log.Error("authorization lookup failed", "request_id", in.rid, "user_oid", in.caller.ObjectID)
+	case len(roles) == 0:
+		roles = []string{"(none: you may neither request nor approve rotations)"}
 	}
 	s.replyCard(ctx, in, cards.WhoAmI(in.caller.Name, in.caller.ObjectID, in.caller.TenantID, roles))
 }

@@ -45,7 +45,10 @@ const (
 	meganOID = "7faf8ab2-3d56-4244-b585-20c8a42ed2b8"
 
 	groupRequesters = "00000000-0000-4000-8000-0000000000e1"
-	appAdminRole    = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+	// payOwnerOID approves payments-api only, as its per-app approver.
+	payOwnerOID      = "00000000-0000-4000-8000-0000000000b1"
+	groupPayApprover = "00000000-0000-4000-8000-0000000000e2"
+	appAdminRole     = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 )
 
 // posted is one request Keyturn sent to the connector.
@@ -336,6 +339,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.direct {
 		pol.DefaultRule.Required = 0
 	}
+	pol.Rules[payments] = rotation.AppRule{Required: pol.DefaultRule.Required,
+		Approvers: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: groupPayApprover, Name: "payments-owners"}}}
+	h.roles.AddMember(groupPayApprover, payOwnerOID)
 	authz := &policy.Authorizer{Policy: &pol, Dir: h.roles, Audit: audit, Clock: clock}
 	approvals := &rotation.Approvals{Store: h.state, Authz: authz, Rotator: rot, Audit: audit, Clock: clock, Rule: pol.Rule}
 

@@ -249,6 +249,10 @@ func TestCommandsAndRefusals(t *testing.T) {
 		{"placeholder identity", "<at>Keyturn</at> rotate payments-api", "<user-object-id>", false, "You may not do that", true},
 		{"role lookup fails", "<at>Keyturn</at> rotate payments-api", devOID, true, "could not be checked", true},
 		{"audit here needs approve", "<at>Keyturn</at> audit here", devOID, false, "You may not audit here", true},
+		{"status by a per-app approver", "<at>Keyturn</at> status payments-api", payOwnerOID, false, "Payments API", false},
+		{"retire by a per-app approver", "<at>Keyturn</at> retire payments-api", payOwnerOID, false, "No retirement is scheduled", false},
+		{"audit here is not per app", "<at>Keyturn</at> audit here", payOwnerOID, false, "You may not audit here", true},
+		{"whoami when roles cannot be read", "<at>Keyturn</at> whoami", devOID, true, "role lookup failed", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

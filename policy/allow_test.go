@@ -177,6 +177,12 @@ func TestLookupFailureRefuses(t *testing.T) {
 	if ev := audit.Events(); len(ev) != 1 || ev[0].Type != rotation.EventDenied {
 		t.Errorf("audit %+v", ev)
 	}
+	// What everyone may do stays allowed; the decision says the roles
+	// are unknown.
+	d, err = a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: rotation.ActionWhoAmI})
+	if err != nil || !d.Allowed || d.Why == "" || len(d.Held) != 0 {
+		t.Errorf("whoami with the directory down: %+v, %v", d, err)
+	}
 }
 
 // TestNoAuditNoAction: an allowed decision that cannot be recorded is

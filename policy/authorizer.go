@@ -55,6 +55,10 @@ func (a *Authorizer) Check(ctx context.Context, at rotation.Attempt) (rotation.D
 	g, lerr := a.Grants(ctx, at.Who.ObjectID)
 	d, err := a.Policy.Allow(g, at)
 	switch {
+	case err == nil && lerr != nil && d.Allowed && len(d.Needs) == 0:
+		// Everyone may: the roles were only to be shown.
+		d.Why = "your roles could not be checked"
+		return d, nil
 	case lerr != nil:
 		d.Allowed, d.Direct, d.Why = false, false, "your roles could not be checked"
 		return d, &rotation.DeniedError{Decision: d, Err: lerr}
