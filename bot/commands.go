@@ -11,6 +11,7 @@ import (
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -38,7 +39,7 @@ func (s *Server) onMessage(ctx context.Context, in *incoming) answer {
 	case command.Retire:
 		return s.onRetire(ctx, in, cmd)
 	case command.WhoAmI:
-		d, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: rotation.ActionWhoAmI})
+		d, err := s.cfg.Authz.Authorize(ctx, rotation.Attempt{Who: principal(in.caller), Action: policy.ActionWhoAmI})
 		if err != nil {
 			return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 		}
@@ -110,7 +111,7 @@ func (s *Server) onStatus(ctx context.Context, in *incoming, cmd command.Command
 	if err != nil {
 		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if why := s.authorize(ctx, in, rotation.ActionStatus, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, policy.ActionStatus, t.ClientID); why != "" {
 		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(ctx, in, "status", func(ctx context.Context) {
@@ -134,7 +135,7 @@ func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command
 	if err != nil {
 		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, userMessage(err, in.rid)) })
 	}
-	if why := s.authorize(ctx, in, rotation.ActionRetire, t.ClientID); why != "" {
+	if why := s.authorize(ctx, in, policy.ActionRetire, t.ClientID); why != "" {
 		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	return s.later(ctx, in, "retire", func(ctx context.Context) {

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
 	"github.com/keyturn/keyturn/bot/command"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/radar"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -231,7 +231,7 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 // before it is made. Cards already posted elsewhere stay where they are;
 // the next scan posts each app's card afresh here.
 func (s *Server) onRadarHere(ctx context.Context, in *incoming) answer {
-	if refused := s.hereRefused(ctx, in, rotation.ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
+	if refused := s.hereRefused(ctx, in, policy.ActionRadarHere, "The radar channel must be a team channel or a group chat, where the app's owners read it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
 	return s.later(ctx, in, "radar-here", func(ctx context.Context) {
@@ -274,7 +274,7 @@ func (s *Server) onRadarHere(ctx context.Context, in *incoming) answer {
 // whose client secrets end within the window. Anyone who may request or
 // approve may ask; the scan is read-only.
 func (s *Server) onExpiring(ctx context.Context, in *incoming, cmd command.Command) answer {
-	if why := s.authorize(ctx, in, rotation.ActionExpiring, ""); why != "" {
+	if why := s.authorize(ctx, in, policy.ActionExpiring, ""); why != "" {
 		return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
 	}
 	if s.cfg.Radar == nil {

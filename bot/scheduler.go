@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/connector"
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -36,7 +37,7 @@ var auditChannelTypes = map[string]bool{"channel": true, "groupChat": true}
 // accepted a post, so what the old channel never received goes to the new
 // one, and the old channel is told where the trail went.
 func (s *Server) onAuditHere(ctx context.Context, in *incoming) answer {
-	if refused := s.hereRefused(ctx, in, rotation.ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
+	if refused := s.hereRefused(ctx, in, policy.ActionAuditHere, "The audit channel must be a team channel or a group chat, where more than one person reads it: not a 1:1 chat. Nothing was changed."); refused != nil {
 		return refused()
 	}
 	return s.later(ctx, in, "audit-here", func(ctx context.Context) {
@@ -92,10 +93,14 @@ func (s *Server) onAuditHere(ctx context.Context, in *incoming) answer {
 func (s *Server) hereRefused(ctx context.Context, in *incoming, a rotation.Action, why string) func() answer {
 	if !auditChannelTypes[in.act.Conversation.ConversationType] {
 		s.deny(ctx, in.caller, "", string(a)+" in a "+orDash(in.act.Conversation.ConversationType)+" conversation")
-		return func() answer { return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) }) }
+		return func() answer {
+			return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, why) })
+		}
 	}
 	if no := s.authorize(ctx, in, a, ""); no != "" {
-		return func() answer { return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) }) }
+		return func() answer {
+			return s.later(ctx, in, "reply", func(ctx context.Context) { s.replyText(ctx, in, no) })
+		}
 	}
 	return nil
 }

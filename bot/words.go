@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -95,13 +96,13 @@ func userMessage(err error, ref string) string {
 
 // refusedAction names each action in "You may not …".
 var refusedAction = map[rotation.Action]string{
-	rotation.ActionRequest:   "do that",
-	rotation.ActionApprove:   "do that",
-	rotation.ActionStatus:    "status",
-	rotation.ActionRetire:    "retire",
-	rotation.ActionAuditHere: "audit here",
-	rotation.ActionRadarHere: "radar here",
-	rotation.ActionExpiring:  "list expiring secrets",
+	rotation.ActionRequest: "do that",
+	rotation.ActionApprove: "do that",
+	policy.ActionStatus:    "status",
+	policy.ActionRetire:    "retire",
+	policy.ActionAuditHere: "audit here",
+	policy.ActionRadarHere: "radar here",
+	policy.ActionExpiring:  "list expiring secrets",
 }
 
 // deniedMessage puts a refused decision into words: what would have

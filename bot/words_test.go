@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -49,7 +50,7 @@ func TestWordsTable(t *testing.T) {
 		{"message for people", rotation.Errorf(rotation.ErrInvalid, "I don't know an app called %q: use one of the aliases a, b", "paymets-api"),
 			[]string{"not valid", `I don't know an app called "paymets-api": use one of the aliases a, b.`}},
 		{"refused by roles", &rotation.DeniedError{Decision: rotation.Decision{
-			Attempt: rotation.Attempt{Action: rotation.ActionStatus}, Rule: "roles.request or roles.approve",
+			Attempt: rotation.Attempt{Action: policy.ActionStatus}, Rule: "roles.request or roles.approve",
 			Needs: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g1", Name: "sg-approvers"}, {Kind: rotation.SourceAppRole, ID: "r1"}},
 			Held:  []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g2", Name: "sg-payments-owners"}}}},
 			[]string{"You may not status", "roles.request or roles.approve", "sg-approvers, appRole r1", "you have: sg-payments-owners"}},

@@ -7,6 +7,17 @@ import (
 	"github.com/keyturn/keyturn/rotation"
 )
 
+// The actions of the bot's commands; rotation declares ActionRequest and
+// ActionApprove, which its approval flow asks about.
+const (
+	ActionStatus    rotation.Action = "status"                // read an app's credentials and schedule
+	ActionRetire    rotation.Action = "retire"                // retire an app's previous secrets now
+	ActionAuditHere rotation.Action = "audit here"            // make a conversation the audit channel
+	ActionRadarHere rotation.Action = "radar here"            // make a conversation the radar channel
+	ActionExpiring  rotation.Action = "list expiring secrets" // list the apps whose secrets expire soon
+	ActionWhoAmI    rotation.Action = "whoami"                // read one's own roles
+)
+
 // Grants are the role sources a caller holds, of those the policy names.
 type Grants struct {
 	Held []rotation.RoleSource
@@ -42,7 +53,8 @@ type grantRule struct {
 //	expiring    roles.request, roles.approve
 //	whoami      everyone
 //
-// A new action is one more case here, and its rows in the table test.
+// A new action is a constant above, one more case here, and its column in
+// TestDecisionTable.
 func (p *Policy) rulesFor(action rotation.Action, clientID string) (rules []grantRule, everyone bool, err error) {
 	request := grantRule{"roles.request", p.Roles.Request}
 	approve := grantRule{"roles.approve", p.Roles.Approve}
@@ -50,15 +62,15 @@ func (p *Policy) rulesFor(action rotation.Action, clientID string) (rules []gran
 	switch action {
 	case rotation.ActionRequest:
 		return []grantRule{request}, false, nil
-	case rotation.ActionApprove, rotation.ActionRetire:
+	case rotation.ActionApprove, ActionRetire:
 		return []grantRule{approve, app}, false, nil
-	case rotation.ActionStatus:
+	case ActionStatus:
 		return []grantRule{request, approve, app}, false, nil
-	case rotation.ActionAuditHere, rotation.ActionRadarHere:
+	case ActionAuditHere, ActionRadarHere:
 		return []grantRule{approve}, false, nil
-	case rotation.ActionExpiring:
+	case ActionExpiring:
 		return []grantRule{request, approve}, false, nil
-	case rotation.ActionWhoAmI:
+	case ActionWhoAmI:
 		return nil, true, nil
 	}
 	return nil, false, fmt.Errorf("action %q is not in the policy's decision table", action)

@@ -76,8 +76,8 @@ func tableDirectory() *memory.Roles {
 // runs directly, A approve, S status, T retire, H audit here, W whoami; '-'
 // refused.
 func TestDecisionTable(t *testing.T) {
-	actions := []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, rotation.ActionStatus,
-		rotation.ActionRetire, rotation.ActionAuditHere, rotation.ActionWhoAmI}
+	actions := []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, ActionStatus,
+		ActionRetire, ActionAuditHere, ActionWhoAmI}
 	want := map[user]map[string]string{ // user → app → decisions
 		requester: {appPay: "R-S--W", appDirect: "R-S--W", appOther: "R-S--W"},
 		admin:     {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
@@ -87,8 +87,8 @@ func TestDecisionTable(t *testing.T) {
 		payOwner:  {appPay: "-AST-W", appDirect: "-----W", appOther: "-----W"},
 		nobody:    {appPay: "-----W", appDirect: "-----W", appOther: "-----W"},
 	}
-	letters := map[rotation.Action]string{rotation.ActionRequest: "R", rotation.ActionApprove: "A", rotation.ActionStatus: "S",
-		rotation.ActionRetire: "T", rotation.ActionAuditHere: "H", rotation.ActionWhoAmI: "W"}
+	letters := map[rotation.Action]string{rotation.ActionRequest: "R", rotation.ActionApprove: "A", ActionStatus: "S",
+		ActionRetire: "T", ActionAuditHere: "H", ActionWhoAmI: "W"}
 	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	audit := &memory.AuditLog{}
 	a := &Authorizer{Policy: tablePolicy(), Dir: tableDirectory(), Audit: audit, Clock: clock, CacheFor: time.Minute}
@@ -142,18 +142,18 @@ func TestDecisionTable(t *testing.T) {
 func TestDecisionSaysWhy(t *testing.T) {
 	p := tablePolicy()
 	payOwners := p.Rules[appPay].Approvers[0]
-	d, err := p.Allow(Grants{Held: []rotation.RoleSource{payOwners}}, rotation.Attempt{Action: rotation.ActionAuditHere})
+	d, err := p.Allow(Grants{Held: []rotation.RoleSource{payOwners}}, rotation.Attempt{Action: ActionAuditHere})
 	if err != nil || d.Allowed || d.Rule != "roles.approve" || len(d.Needs) != 3 {
 		t.Errorf("audit here by a per-app approver: %+v, %v", d, err)
 	}
 	if len(d.Held) != 1 || d.Held[0].Name != "sg-payments-owners" {
 		t.Errorf("held %+v", d.Held)
 	}
-	d, _ = p.Allow(Grants{}, rotation.Attempt{Action: rotation.ActionStatus, ClientID: appPay})
+	d, _ = p.Allow(Grants{}, rotation.Attempt{Action: ActionStatus, ClientID: appPay})
 	if want := "roles.request or roles.approve or apps.payments-api.approvers"; d.Rule != want || len(d.Needs) != 5 {
 		t.Errorf("status refused: rule %q needs %d, want %q and 5", d.Rule, len(d.Needs), want)
 	}
-	d, _ = p.Allow(Grants{Held: []rotation.RoleSource{payOwners}}, rotation.Attempt{Action: rotation.ActionRetire, ClientID: appPay})
+	d, _ = p.Allow(Grants{Held: []rotation.RoleSource{payOwners}}, rotation.Attempt{Action: ActionRetire, ClientID: appPay})
 	if !d.Allowed || d.Rule != "apps.payments-api.approvers" {
 		t.Errorf("retire by the per-app approver: %+v", d)
 	}
@@ -179,7 +179,7 @@ func TestLookupFailureRefuses(t *testing.T) {
 	}
 	// What everyone may do stays allowed; the decision says the roles
 	// are unknown.
-	d, err = a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: rotation.ActionWhoAmI})
+	d, err = a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: ActionWhoAmI})
 	if err != nil || !d.Allowed || d.Why == "" || len(d.Held) != 0 {
 		t.Errorf("whoami with the directory down: %+v, %v", d, err)
 	}
@@ -189,7 +189,7 @@ func TestLookupFailureRefuses(t *testing.T) {
 // refused.
 func TestNoAuditNoAction(t *testing.T) {
 	a := &Authorizer{Policy: tablePolicy(), Dir: tableDirectory(), Audit: failingAudit{}, Clock: rotationtest.NewClock(time.Now())}
-	_, err := a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: rotation.ActionStatus, ClientID: appPay})
+	_, err := a.Authorize(context.Background(), rotation.Attempt{Who: rotation.Principal{ObjectID: admin.oid}, Action: ActionStatus, ClientID: appPay})
 	if !errors.Is(err, rotation.ErrAuditFailed) {
 		t.Errorf("err %v, want ErrAuditFailed", err)
 	}

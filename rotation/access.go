@@ -67,16 +67,11 @@ type RoleDirectory interface {
 // Action is something a caller may or may not do; policy.Allow decides.
 type Action string
 
-// The actions Keyturn authorizes.
+// The actions the approval flow authorizes; package policy declares the
+// others (the bot's commands) next to its decision table.
 const (
-	ActionRequest   Action = "request"               // ask for a rotation of an app
-	ActionApprove   Action = "approve"               // approve or reject someone's request
-	ActionStatus    Action = "status"                // read an app's credentials and schedule
-	ActionRetire    Action = "retire"                // retire an app's previous secrets now
-	ActionAuditHere Action = "audit here"            // make a conversation the audit channel
-	ActionRadarHere Action = "radar here"            // make a conversation the radar channel
-	ActionExpiring  Action = "list expiring secrets" // list the apps whose secrets expire soon
-	ActionWhoAmI    Action = "whoami"                // read one's own roles
+	ActionRequest Action = "request" // ask for a rotation of an app
+	ActionApprove Action = "approve" // approve or reject someone's request
 )
 
 // Authorizer decides whether a caller may take an action, and audits every
