@@ -215,3 +215,37 @@ func TestMarkerMatchesBrowserTest(t *testing.T) {
 		t.Fatalf("tools/e2e/sandbox.spec.mjs does not search for %q", SecretMarker)
 	}
 }
+
+// TestOpenTakesAnotherPolicy: a policy file given to Open (keyturn sandbox
+// --policy F) is the one in force: its aliases, secret names and approvals
+// reach the seeded vault and the page's state.
+func TestOpenTakesAnotherPolicy(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "other.yaml")
+	text := strings.Replace(string(DemoPolicy()), "  payments-api:\n    client_id: ef68362e-88da-4556-a421-7410b83d902e\n    vault: kv-payments\n",
+		"  pay:\n    client_id: ef68362e-88da-4556-a421-7410b83d902e\n    vault: kv-payments\n    approvals: 0\n    secret_names: {client_secret: pay-secret}\n", 1)
+	if err := os.WriteFile(pol, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(Config{StateDir: filepath.Join(dir, "state"), PolicyFile: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", PolicyFileName)); !os.IsNotExist(err) {
+		t.Errorf("the demo policy was written although another was given: %v", err)
+	}
+	ctx := context.Background()
+	if _, err := w.Vault().Get(ctx, rotation.SecretRef{VaultURI: VaultURI("kv-payments"), Name: "pay-secret"}); err != nil {
+		t.Errorf("the existing secret is not under the policy's name: %v", err)
+	}
+	var pay *AppView
+	st := w.State(ctx)
+	for i := range st.Apps {
+		if st.Apps[i].ClientID == "ef68362e-88da-4556-a421-7410b83d902e" {
+			pay = &st.Apps[i]
+		}
+	}
+	if pay == nil || pay.Alias != "pay" || pay.Approvals != 0 || pay.Vault != "kv-payments" {
+		t.Errorf("the page shows %+v", pay)
+	}
+}
