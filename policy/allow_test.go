@@ -20,6 +20,7 @@ const (
 	gPayOwners  = "00000000-0000-4000-8000-0000000000a4" // per-app approvers of payments-api
 	tAppAdmin   = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 	arApprove   = "00000000-0000-4000-8000-0000000000b2"
+	arRequest   = "00000000-0000-4000-8000-0000000000b1"
 	gAppRole    = "00000000-0000-4000-8000-0000000000a5" // holds arApprove
 
 	appPay    = "00000000-0000-4000-8000-00000000c001" // payments-api: 1 approval, per-app approvers
@@ -39,13 +40,14 @@ var (
 	viaGroup  = user{"approver (app role through a group)", "00000000-0000-4000-8000-00000000000d"}
 	both      = user{"requester and approver", "00000000-0000-4000-8000-00000000000e"}
 	payOwner  = user{"per-app approver of payments-api", "00000000-0000-4000-8000-00000000000f"}
+	appRoleU  = user{"requester (app role assigned to the user)", "00000000-0000-4000-8000-000000000012"}
 	nobody    = user{"no role", "00000000-0000-4000-8000-000000000011"}
 )
 
 func tablePolicy() *Policy {
 	p := Builtin()
 	p.Roles = Roles{
-		Request: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: gRequesters, Name: "sg-requesters"}},
+		Request: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: gRequesters, Name: "sg-requesters"}, {Kind: rotation.SourceAppRole, ID: arRequest, Name: "Keyturn.Request"}},
 		Approve: []rotation.RoleSource{{Kind: rotation.SourceDirectoryRole, ID: tAppAdmin, Name: "Application Administrator"},
 			{Kind: rotation.SourceGroup, ID: gApprovers, Name: "sg-approvers"}, {Kind: rotation.SourceAppRole, ID: arApprove, Name: "Keyturn.Approve"}},
 	}
@@ -67,6 +69,7 @@ func tableDirectory() *memory.Roles {
 	d.AddMember(gRequesters, both.oid)
 	d.GrantDirectoryRole(both.oid, tAppAdmin)
 	d.AddMember(gPayOwners, payOwner.oid)
+	d.AssignAppRole(arRequest, appRoleU.oid, "User")
 	return d
 }
 
@@ -85,6 +88,7 @@ func TestDecisionTable(t *testing.T) {
 		viaGroup:  {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
 		both:      {appPay: "RASTHW", appDirect: "DASTHW", appOther: "RASTHW"},
 		payOwner:  {appPay: "-AST-W", appDirect: "-----W", appOther: "-----W"},
+		appRoleU:  {appPay: "R-S--W", appDirect: "R-S--W", appOther: "R-S--W"},
 		nobody:    {appPay: "-----W", appDirect: "-----W", appOther: "-----W"},
 	}
 	letters := map[rotation.Action]string{rotation.ActionRequest: "R", rotation.ActionApprove: "A", ActionStatus: "S",
@@ -150,8 +154,8 @@ func TestDecisionSaysWhy(t *testing.T) {
 		t.Errorf("held %+v", d.Held)
 	}
 	d, _ = p.Allow(Grants{}, rotation.Attempt{Action: ActionStatus, ClientID: appPay})
-	if want := "roles.request or roles.approve or apps.payments-api.approvers"; d.Rule != want || len(d.Needs) != 5 {
-		t.Errorf("status refused: rule %q needs %d, want %q and 5", d.Rule, len(d.Needs), want)
+	if want := "roles.request or roles.approve or apps.payments-api.approvers"; d.Rule != want || len(d.Needs) != 6 {
+		t.Errorf("status refused: rule %q needs %d, want %q and 6", d.Rule, len(d.Needs), want)
 	}
 	d, _ = p.Allow(Grants{Held: []rotation.RoleSource{payOwners}}, rotation.Attempt{Action: ActionRetire, ClientID: appPay})
 	if !d.Allowed || d.Rule != "apps.payments-api.approvers" {
