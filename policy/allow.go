@@ -18,6 +18,12 @@ const (
 	ActionWhoAmI    rotation.Action = "whoami"                // read one's own roles
 )
 
+// Actions lists every action of the decision table, in the order people
+// read them (for whoami: what each role lets one do).
+func Actions() []rotation.Action {
+	return []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, ActionStatus, ActionRetire, ActionAuditHere, ActionWhoAmI}
+}
+
 // Grants are the role sources a caller holds, of those the policy names.
 type Grants struct {
 	Held []rotation.RoleSource

@@ -79,8 +79,7 @@ func tableDirectory() *memory.Roles {
 // runs directly, A approve, S status, T retire, H audit here, W whoami; '-'
 // refused.
 func TestDecisionTable(t *testing.T) {
-	actions := []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, ActionStatus,
-		ActionRetire, ActionAuditHere, ActionWhoAmI}
+	actions := Actions()
 	want := map[user]map[string]string{ // user → app → decisions
 		requester: {appPay: "R-S--W", appDirect: "R-S--W", appOther: "R-S--W"},
 		admin:     {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
