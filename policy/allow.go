@@ -21,7 +21,8 @@ const (
 // Actions lists every action of the decision table, in the order people
 // read them (for whoami: what each role lets one do).
 func Actions() []rotation.Action {
-	return []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, ActionStatus, ActionRetire, ActionAuditHere, ActionWhoAmI}
+	return []rotation.Action{rotation.ActionRequest, rotation.ActionApprove, ActionStatus, ActionRetire,
+		ActionAuditHere, ActionRadarHere, ActionExpiring, ActionWhoAmI}
 }
 
 // Grants are the role sources a caller holds, of those the policy names.

@@ -75,23 +75,23 @@ func tableDirectory() *memory.Roles {
 
 // TestDecisionTable is the whole authorization matrix: every user, through
 // every kind of role source, against every action and every kind of app.
-// A letter per action, in the order of actions: R request, D request that
-// runs directly, A approve, S status, T retire, H audit here, W whoami; '-'
-// refused.
+// A letter per action, in the order of Actions(): R request, D request
+// that runs directly, A approve, S status, T retire, H audit here, X radar
+// here, E expiring, W whoami; '-' refused.
 func TestDecisionTable(t *testing.T) {
 	actions := Actions()
 	want := map[user]map[string]string{ // user → app → decisions
-		requester: {appPay: "R-S--W", appDirect: "R-S--W", appOther: "R-S--W"},
-		admin:     {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
-		nested:    {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
-		viaGroup:  {appPay: "-ASTHW", appDirect: "DASTHW", appOther: "-ASTHW"},
-		both:      {appPay: "RASTHW", appDirect: "DASTHW", appOther: "RASTHW"},
-		payOwner:  {appPay: "-AST-W", appDirect: "-----W", appOther: "-----W"},
-		appRoleU:  {appPay: "R-S--W", appDirect: "R-S--W", appOther: "R-S--W"},
-		nobody:    {appPay: "-----W", appDirect: "-----W", appOther: "-----W"},
+		requester: {appPay: "R-S---EW", appDirect: "R-S---EW", appOther: "R-S---EW"},
+		admin:     {appPay: "-ASTHXEW", appDirect: "DASTHXEW", appOther: "-ASTHXEW"},
+		nested:    {appPay: "-ASTHXEW", appDirect: "DASTHXEW", appOther: "-ASTHXEW"},
+		viaGroup:  {appPay: "-ASTHXEW", appDirect: "DASTHXEW", appOther: "-ASTHXEW"},
+		both:      {appPay: "RASTHXEW", appDirect: "DASTHXEW", appOther: "RASTHXEW"},
+		payOwner:  {appPay: "-AST---W", appDirect: "-------W", appOther: "-------W"},
+		appRoleU:  {appPay: "R-S---EW", appDirect: "R-S---EW", appOther: "R-S---EW"},
+		nobody:    {appPay: "-------W", appDirect: "-------W", appOther: "-------W"},
 	}
 	letters := map[rotation.Action]string{rotation.ActionRequest: "R", rotation.ActionApprove: "A", ActionStatus: "S",
-		ActionRetire: "T", ActionAuditHere: "H", ActionWhoAmI: "W"}
+		ActionRetire: "T", ActionAuditHere: "H", ActionRadarHere: "X", ActionExpiring: "E", ActionWhoAmI: "W"}
 	clock := rotationtest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	audit := &memory.AuditLog{}
 	a := &Authorizer{Policy: tablePolicy(), Dir: tableDirectory(), Audit: audit, Clock: clock, CacheFor: time.Minute}
