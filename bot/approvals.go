@@ -60,7 +60,7 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	}
 	data := cardData{Ref: in.ref}
 	if r.State == rotation.ApprovalPending {
-		data.Refresh = s.approverIDs(ctx, in, r)
+		data.Refresh = s.approverIDs(ctx, in.ref, r)
 	}
 	// Until the card is attached, nothing else may update it: a click
 	// in between would find no card to change.
@@ -75,6 +75,45 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	if r.State == rotation.ApprovalApproved {
 		s.run(ctx, r.ID)
 	}
+}
+
+// radarPrincipal asks for the rotations the policy makes the radar open
+// (apps.<alias>.auto_request_before). It holds no role and approves
+// nothing; the usual approvals apply.
+var radarPrincipal = rotation.Principal{ObjectID: "keyturn-expiry-radar", Name: "Keyturn expiry radar"}
+
+// openPolicyRequest opens the rotation request the policy asks the radar to
+// make for t, and posts its approval card in the conversation ref names
+// (the radar channel). With approvals: 0 the rotation runs at once.
+func (s *Server) openPolicyRequest(ctx context.Context, ref activity.ConversationReference, t Target) error {
+	r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
+		Caller: radarPrincipal, ByPolicy: true, TenantID: ref.TenantID, Conversation: ref.ConversationID,
+		Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
+			Lifetime: t.Lifetime, Overlap: t.Overlap},
+	})
+	if err != nil {
+		return err
+	}
+	data := cardData{Ref: ref}
+	if r.State == rotation.ApprovalPending {
+		data.Refresh = s.approverIDs(ctx, ref, r)
+	}
+	unlock := s.lockCard(r.ID)
+	id, err := s.cfg.Sender.SendToConversation(ctx, ref, cardActivity(s.sharedCard(r, data)))
+	if err == nil {
+		data.ActivityID = id
+		if b, merr := json.Marshal(data); merr == nil {
+			err = s.cfg.Approvals.AttachCard(ctx, r.ID, b)
+		}
+	}
+	unlock()
+	if err != nil {
+		s.log.Warn("radar: the automatic request's card", "request_id", r.ID, "error", err)
+	}
+	if r.State == rotation.ApprovalApproved {
+		s.run(ctx, r.ID)
+	}
+	return nil
 }
 
 // sharedCard is the card everyone in the conversation sees: the status,
@@ -92,11 +131,11 @@ func (s *Server) sharedCard(r rotation.ApprovalRequest, d cardData) cards.Card {
 
 // approverIDs lists the Teams IDs of the conversation's members who may
 // approve r (never the requester), for the card's refresh.
-func (s *Server) approverIDs(ctx context.Context, in *incoming, r rotation.ApprovalRequest) []string {
+func (s *Server) approverIDs(ctx context.Context, ref activity.ConversationReference, r rotation.ApprovalRequest) []string {
 	if s.cfg.Members == nil {
 		return nil
 	}
-	members, err := s.cfg.Members.ConversationMembers(ctx, in.ref)
+	members, err := s.cfg.Members.ConversationMembers(ctx, ref)
 	if err != nil {
 		s.log.Warn("listing the conversation's members failed; approval buttons shown to everyone", "request_id", r.ID, "error", err)
 		return nil

@@ -181,6 +181,8 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 		if d.Step == radar.Post {
 			next.ActivityID, next.ConversationID = "", ""
 		}
+		// The automatic request is remembered only once it is open.
+		next.AutoRequested = prev.AutoRequested
 		tag, err := rc.Marks.PutRadarMark(ctx, next, etag)
 		if errors.Is(err, rotation.ErrConflict) {
 			out.Skipped++ // another replica took this app in the same pass
@@ -191,10 +193,6 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 			s.log.Warn("radar: claiming a mark", "client_id", app.ClientID, "error", err)
 			continue
 		}
-		if d.AutoRequest {
-			out.AutoRequests++
-			s.log.Info("radar: automatic rotation request due", "client_id", app.ClientID, "key_id", d.Next.AutoRequested)
-		}
 		switch d.Step {
 		case radar.Post:
 			id, err := s.cfg.Sender.SendToConversation(ctx, ch.Ref, cardActivity(cards.RadarWarning(app)))
@@ -204,8 +202,9 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 				continue
 			}
 			next.ActivityID, next.ConversationID, next.PostedAt = id, ch.Ref.ConversationID, now
-			if _, err := rc.Marks.PutRadarMark(ctx, next, tag); err != nil {
+			if tag, err = rc.Marks.PutRadarMark(ctx, next, tag); err != nil {
 				s.log.Warn("radar: recording a posted card", "client_id", app.ClientID, "error", err)
+				continue
 			}
 			out.Posted++
 		case radar.Update:
@@ -222,8 +221,34 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 			}
 			out.Updated++
 		}
+		if d.AutoRequest && hasChannel {
+			if err := s.autoRequest(ctx, ch.Ref, app.ClientID); err != nil {
+				out.Failed++
+				s.log.Warn("radar: automatic rotation request", "client_id", app.ClientID, "error", err)
+				continue
+			}
+			out.AutoRequests++
+			next.AutoRequested = d.Next.AutoRequested
+			if _, err := rc.Marks.PutRadarMark(ctx, next, tag); err != nil {
+				s.log.Warn("radar: recording the automatic request", "client_id", app.ClientID, "error", err)
+			}
+		}
 	}
 	return out, nil
+}
+
+// autoRequest opens the rotation request the policy asks for
+// (auto_request_before) for the app clientID, as the radar, with its
+// approval card in the radar channel.
+func (s *Server) autoRequest(ctx context.Context, ref activity.ConversationReference, clientID string) error {
+	t, err := s.cfg.Catalog.Resolve(clientID, "")
+	if err != nil {
+		return err
+	}
+	if t.VaultURI == "" {
+		return errors.New("no vault for the app: give it one in the policy file")
+	}
+	return s.openPolicyRequest(ctx, ref, t)
 }
 
 // onRadarHere makes this conversation the radar channel: approvers only, a

@@ -204,3 +204,49 @@ func TestRadarCommandsAndButton(t *testing.T) {
 		t.Fatalf("a re-delivered click opens nothing twice: %v", r)
 	}
 }
+
+// TestRadarOpensTheRequestThePolicyAsksFor: with auto_request_before, the
+// radar opens the rotation request itself when the app's secret comes that
+// close to its end, audited as allowed by that rule and requested by the
+// radar; under approvals: 0 it rotates with no one asked, and it opens no
+// second request for the same credential.
+func TestRadarOpensTheRequestThePolicyAsksFor(t *testing.T) {
+	h := newHarness(t, harnessOpts{direct: true})
+	ctx := context.Background()
+	now := h.clock.Now()
+	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
+		{KeyID: "00000000-0000-4000-8000-0000000000aa", DisplayName: "made in the portal", Hint: "abc", Start: now.Add(-100 * 24 * time.Hour), End: now.Add(10 * 24 * time.Hour)},
+	}}, true)
+	ref := activity.ConversationReference{ServiceURL: "https://smba.trafficmanager.net/amer/", ConversationID: "19:radar@thread.tacv2", TenantID: "<tenant-id>", BotID: "28:bot"}
+	h.srv.cfg.ServiceURLs.Allow(ref.ServiceURL)
+	if err := h.state.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.srv.cfg
+	cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}},
+		Marks: h.state, AutoRequestBefore: func(id string) time.Duration {
+			if id == payments {
+				return 14 * 24 * time.Hour
+			}
+			return 0
+		}}
+	s := &Server{cfg: cfg, log: h.srv.log}
+
+	out, err := s.radarPass(ctx, h.clock.Now())
+	if err != nil || out.AutoRequests != 1 || out.Posted != 1 {
+		t.Fatalf("first pass: %+v %v", out, err)
+	}
+	var allowed, requested, rotated bool
+	for _, e := range h.audit.Events() {
+		allowed = allowed || (e.Type == rotation.EventAllowed && strings.Contains(e.Detail, "auto_request_before") && strings.Contains(e.Actor, "expiry radar"))
+		requested = requested || (e.Type == rotation.EventRequested && strings.Contains(e.Actor, "expiry radar"))
+		rotated = rotated || e.Type == rotation.EventCompleted
+	}
+	if !allowed || !requested || !rotated {
+		t.Fatalf("allowed %v, requested by the radar %v, rotated %v: %v", allowed, requested, rotated, h.audit.Types())
+	}
+	out, err = s.radarPass(ctx, h.clock.Now())
+	if err != nil || out.AutoRequests != 0 {
+		t.Fatalf("a second pass opens nothing again: %+v %v", out, err)
+	}
+}

@@ -26,6 +26,7 @@ type policyFile struct {
 	Defaults     policyDefaults       `yaml:"defaults"`
 	Roles        policyRoles          `yaml:"roles"`
 	Apps         map[string]policyApp `yaml:"apps"`
+	Radar        policyRadar          `yaml:"radar"`
 }
 
 type policyDefaults struct {
@@ -64,6 +65,15 @@ type policyApp struct {
 	Overlap     string            `yaml:"overlap"`
 	Approvals   *int              `yaml:"approvals"`
 	Approvers   []policyRole      `yaml:"approvers"`
+	// AutoRequestBefore makes the radar open a rotation request itself
+	// when the app's soonest secret comes this close to its end.
+	AutoRequestBefore string `yaml:"auto_request_before"`
+}
+
+type policyRadar struct {
+	WarnBefore string   `yaml:"warn_before"`
+	Thresholds []string `yaml:"thresholds"`
+	ScanEvery  string   `yaml:"scan_every"`
 }
 
 type policySecretNames struct {
@@ -296,6 +306,7 @@ func (c *policyCheck) build(pf policyFile, vaultURI func(string) (string, error)
 		c.addf("roles.approve", "empty, yet defaults.approvals is %d: nobody could approve a rotation (list a group, app_role or directory_role)", pc.DefaultRule.Required)
 	}
 
+	c.radar(&pc, pf.Radar)
 	c.apps(&pc, pf, vaultURI, boundsOK, defaultVaultOK)
 	if len(c.probs) == 0 {
 		if err := p.Validate(); err != nil {
@@ -397,10 +408,51 @@ func (c *policyCheck) apps(pc *Policy, pf policyFile, vaultURI func(string) (str
 		if rule.Required > 0 && a.Approvals != nil && len(pf.Roles.Approve) == 0 && len(a.Approvers) == 0 && c.sound("roles.approve") {
 			c.addf(at+".approvals", "%d needed, but nobody may approve: list sources under roles.approve or %s.approvers", rule.Required, at)
 		}
+		if c.duration(at+".auto_request_before", a.AutoRequestBefore, &tm.AutoRequestBefore) &&
+			(tm.AutoRequestBefore < 24*time.Hour || tm.AutoRequestBefore > pc.Radar.WarnBefore) {
+			c.addf(at+".auto_request_before", "%s is outside 1d..radar.warn_before (%s): the radar sees only what ends within warn_before",
+				FormatDuration(tm.AutoRequestBefore), FormatDuration(pc.Radar.WarnBefore))
+			tm.AutoRequestBefore = 0
+		}
 		pc.Apps[alias] = t
 		if id != "" {
 			pc.Rules[id] = rule
 		}
+	}
+}
+
+// radar checks the radar key: the window, the thresholds at which a card
+// is posted again (each within the window; the window itself when none is
+// listed, with 7d and 1d below it) and how often a scan runs.
+func (c *policyCheck) radar(pc *Policy, r policyRadar) {
+	rp := &pc.Radar
+	if c.duration("radar.warn_before", r.WarnBefore, &rp.WarnBefore) && (rp.WarnBefore < 24*time.Hour || rp.WarnBefore > 365*24*time.Hour) {
+		c.addf("radar.warn_before", "%s is outside 1d..365d", FormatDuration(rp.WarnBefore))
+		rp.WarnBefore = DefaultRadarWindow
+	}
+	if c.duration("radar.scan_every", r.ScanEvery, &rp.ScanEvery) && (rp.ScanEvery < time.Hour || rp.ScanEvery > 7*24*time.Hour) {
+		c.addf("radar.scan_every", "%s is outside 1h..7d", FormatDuration(rp.ScanEvery))
+		rp.ScanEvery = DefaultRadarScanEvery
+	}
+	if len(r.Thresholds) == 0 {
+		rp.Thresholds = defaultThresholds(rp.WarnBefore)
+		return
+	}
+	rp.Thresholds = nil
+	for i, s := range r.Thresholds {
+		at := fmt.Sprintf("radar.thresholds[%d]", i)
+		var d time.Duration
+		if !c.duration(at, s, &d) {
+			if strings.TrimSpace(s) == "" {
+				c.addf(at, "empty")
+			}
+			continue
+		}
+		if d < time.Hour || d > rp.WarnBefore {
+			c.addf(at, "%s is outside 1h..radar.warn_before (%s)", FormatDuration(d), FormatDuration(rp.WarnBefore))
+			continue
+		}
+		rp.Thresholds = append(rp.Thresholds, d)
 	}
 }
 

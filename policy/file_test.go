@@ -95,12 +95,16 @@ func TestPolicyExampleFileLoads(t *testing.T) {
 	}
 	wantApps := map[string]App{
 		"payments-api": {Alias: "payments-api", ClientID: idPayments, VaultURI: wantVaults[0],
-			ClientIDName: "payments-api-client-id", SecretName: "payments-api-client-secret", Lifetime: 90 * day, Overlap: 3 * day},
+			ClientIDName: "payments-api-client-id", SecretName: "payments-api-client-secret", Lifetime: 90 * day, Overlap: 3 * day,
+			AutoRequestBefore: 14 * day},
 		"hr-portal": {Alias: "hr-portal", ClientID: idHR, VaultURI: wantVaults[1],
 			ClientIDName: "hr-portal-client-id", SecretName: "hr-portal-client-secret"},
 	}
 	if !reflect.DeepEqual(pc.Apps, wantApps) {
 		t.Errorf("apps\n got %+v\nwant %+v", pc.Apps, wantApps)
+	}
+	if want := (Radar{WarnBefore: 30 * day, Thresholds: []time.Duration{30 * day, 7 * day, day}, ScanEvery: 24 * time.Hour}); !reflect.DeepEqual(pc.Radar, want) {
+		t.Errorf("radar %+v, want %+v", pc.Radar, want)
 	}
 	wantApprove := []rotation.RoleSource{
 		{Kind: rotation.SourceDirectoryRole, ID: idAppAdmin, Name: "Application Administrator"},
@@ -361,9 +365,9 @@ func TestPolicyValidationErrors(t *testing.T) {
 		{"nobody approves", "  approve: [{directory_role: Application Administrator}]\n", "",
 			`roles.approve: empty, yet defaults.approvals is 1: nobody could approve a rotation (list a group, app_role or directory_role)`},
 		{"unknown key", "client_id: " + idPayments, "client_id: " + idPayments + "\n    lifetme: 90d",
-			`apps.payments-api.lifetme: unknown key (line 10); known keys here: approvals, approvers, client_id, lifetime, overlap, secret_names, vault`},
+			`apps.payments-api.lifetme: unknown key (line 10); known keys here: approvals, approvers, auto_request_before, client_id, lifetime, overlap, secret_names, vault`},
 		{"unknown top-level key", "vaults:", "vault: kv-payments\nvaults:",
-			`vault: unknown key (line 2); known keys here: apps, default_vault, defaults, roles, tenants, vaults`},
+			`vault: unknown key (line 2); known keys here: apps, default_vault, defaults, radar, roles, tenants, vaults`},
 		{"repeated alias", "client_id: " + idPayments, "client_id: " + idPayments + "\n  payments-api:\n    client_id: " + idHR,
 			`apps.payments-api: repeated key (line 10; first at line 8)`},
 		{"list instead of value", "default_vault: kv-payments", "default_vault: [kv-payments]",
@@ -534,7 +538,7 @@ func TestPolicyAnchorsAndMerge(t *testing.T) {
     client_id: 1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d
 `
 	_, err := loadPolicyText(t, text)
-	want := []string{`apps.ops.lifetme: unknown key (line 15); known keys here: approvals, approvers, client_id, lifetime, overlap, secret_names, vault`}
+	want := []string{`apps.ops.lifetme: unknown key (line 15); known keys here: approvals, approvers, auto_request_before, client_id, lifetime, overlap, secret_names, vault`}
 	if err == nil || !slices.Equal(problemLines(err), want) {
 		t.Fatalf("error %v, want %q", err, want)
 	}
@@ -583,6 +587,42 @@ func TestPolicyShapeCheckCoversDecoder(t *testing.T) {
 		decErr := dec.Decode(&pf)
 		if decErr != nil && len(shape.probs) == 0 {
 			t.Errorf("%q: decoder says %v, checkShape finds nothing", doc, decErr)
+		}
+	}
+}
+
+// TestRadarKeys: the radar's keys default when absent, take what is set,
+// and report each bad value with its path.
+func TestRadarKeys(t *testing.T) {
+	const head = "vaults: [kv-a]\nroles:\n  approve: [{group: 6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d}]\n"
+	load := func(t *testing.T, body string) (Policy, error) {
+		t.Helper()
+		return Parse([]byte(head+body), Options{VaultURI: func(v string) (string, error) { return "https://" + v + ".vault.azure.net/", nil }, Base: rotation.DefaultPolicy()})
+	}
+	pc, err := load(t, "")
+	if err != nil || pc.Radar.WarnBefore != 30*day || len(pc.Radar.Thresholds) != 3 || pc.Radar.ScanEvery != 24*time.Hour {
+		t.Fatalf("defaults: %+v %v", pc.Radar, err)
+	}
+	pc, err = load(t, "radar: {warn_before: 10d, scan_every: 6h}\napps:\n  a: {client_id: 7f8e9d0c-1b2a-4c3d-9e4f-5a6b7c8d9e0f, vault: kv-a, auto_request_before: 5d}\n")
+	if err != nil || pc.Radar.WarnBefore != 10*day || pc.Radar.ScanEvery != 6*time.Hour ||
+		!slices.Equal(pc.Radar.Thresholds, []time.Duration{10 * day, 7 * day, day}) || pc.Apps["a"].AutoRequestBefore != 5*day {
+		t.Fatalf("set: %+v %+v %v", pc.Radar, pc.Apps["a"], err)
+	}
+	pc, err = load(t, "radar: {warn_before: 5d}\n")
+	if err != nil || !slices.Equal(pc.Radar.Thresholds, []time.Duration{5 * day, day}) {
+		t.Fatalf("default thresholds stay within the window: %+v %v", pc.Radar.Thresholds, err)
+	}
+	_, err = load(t, "radar: {warn_before: 400d, scan_every: 5m, thresholds: [7d, soon, 2y]}\n"+
+		"apps:\n  a: {client_id: 7f8e9d0c-1b2a-4c3d-9e4f-5a6b7c8d9e0f, vault: kv-a, auto_request_before: 60d}\n")
+	for _, want := range []string{
+		"radar.warn_before: 400d is outside 1d..365d",
+		"radar.scan_every: 5m0s is outside 1h..7d",
+		`radar.thresholds[1]: "soon" is not a duration`,
+		"radar.thresholds[2]",
+		"apps.a.auto_request_before: 60d is outside 1d..radar.warn_before (30d)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want a problem %q, got:\n%v", want, err)
 		}
 	}
 }

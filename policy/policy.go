@@ -28,6 +28,36 @@ type Policy struct {
 	Tenants []string
 	// RequestTTL is how long an approval request waits for decisions.
 	RequestTTL time.Duration
+	// Radar configures the expiry radar.
+	Radar Radar
+}
+
+// Radar is the radar key: how far ahead the radar looks, the points
+// before expiry at which a card is posted again, longest first, and how
+// often it scans.
+type Radar struct {
+	WarnBefore time.Duration
+	Thresholds []time.Duration
+	ScanEvery  time.Duration
+}
+
+// The radar's defaults: a 30-day window, cards at 30, 7 and 1 days, a daily
+// scan.
+const (
+	DefaultRadarWindow    = 30 * 24 * time.Hour
+	DefaultRadarScanEvery = 24 * time.Hour
+)
+
+// defaultThresholds are the window, 7 days and 1 day, as far as they are
+// within the window.
+func defaultThresholds(window time.Duration) []time.Duration {
+	out := []time.Duration{window}
+	for _, d := range []time.Duration{7 * 24 * time.Hour, 24 * time.Hour} {
+		if d < window {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Roles are the role sources of the policy file's roles key.
@@ -45,6 +75,9 @@ type App struct {
 	SecretName   string
 	Lifetime     time.Duration // zero: the policy's
 	Overlap      time.Duration // zero: the policy's
+	// AutoRequestBefore: the radar opens a rotation request itself when
+	// the app's soonest secret ends within it (zero: never).
+	AutoRequestBefore time.Duration
 }
 
 // Request-TTL bounds and the default.
@@ -66,6 +99,7 @@ func Builtin() Policy {
 		Rules:       map[string]rotation.AppRule{},
 		Apps:        map[string]App{},
 		RequestTTL:  DefaultRequestTTL,
+		Radar:       Radar{WarnBefore: DefaultRadarWindow, Thresholds: defaultThresholds(DefaultRadarWindow), ScanEvery: DefaultRadarScanEvery},
 	}
 }
 

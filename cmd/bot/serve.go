@@ -155,7 +155,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		holder = "keyturn-single-process"
 	}
 	srv, err := bot.New(bot.Config{
-		Radar: radarOf(s, log), Holder: holder, SingleProcess: s.state.Kind == storeBolt,
+		Radar: radarOf(s, pc, log), Holder: holder, SingleProcess: s.state.Kind == storeBolt,
 		AppID: scfg.AppID, Auth: auth, Tenants: pc.Tenants, ServiceURLs: urls,
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Authz: authz,
 		Audit: s.store, State: s.store, Dedup: s.store, Log: log,
@@ -311,13 +311,23 @@ type azcoreTransport = azpolicy.Transporter
 // radarOf is the expiry radar over the session's backend and store, or nil
 // (off) when the backend cannot list the apps Keyturn owns, which needs
 // Keyturn's service principal (KEYTURN_PRINCIPAL_ID) in Azure.
-func radarOf(s *session, log *slog.Logger) *bot.Radar {
+func radarOf(s *session, pc policy.Policy, log *slog.Logger) *bot.Radar {
 	if s.backend.Owned == nil || s.backend.PrincipalID == "" {
 		log.Warn("expiry radar off: it lists the apps Keyturn's service principal owns, so set KEYTURN_PRINCIPAL_ID")
 		return nil
 	}
+	auto := map[string]time.Duration{}
+	for _, a := range pc.Apps {
+		if a.AutoRequestBefore > 0 {
+			auto[a.ClientID] = a.AutoRequestBefore
+		}
+	}
 	return &bot.Radar{
-		Scanner: &radar.Scanner{Apps: s.backend.Owned, Vault: s.backend.Vault, Journal: s.store, Vaults: s.rot.Policy.AllowedVaults},
-		Marks:   s.store,
+		Scanner: &radar.Scanner{Apps: s.backend.Owned, Vault: s.backend.Vault, Journal: s.store,
+			Vaults: s.rot.Policy.AllowedVaults, Window: pc.Radar.WarnBefore},
+		Marks:             s.store,
+		Thresholds:        pc.Radar.Thresholds,
+		Every:             pc.Radar.ScanEvery,
+		AutoRequestBefore: func(clientID string) time.Duration { return auto[clientID] },
 	}
 }
