@@ -76,6 +76,7 @@ type Faults struct {
 	calls map[string]int
 	trace []Call
 	rules map[Call]Kind
+	errs  map[Call]error // what an injected failure returns instead of the kind's own error
 
 	armed    map[string]bool // ops whose next call fails (UndoFails)
 	lagReads int             // listings that still lag
@@ -92,7 +93,7 @@ func (c Call) String() string { return fmt.Sprintf("%s#%d", c.Op, c.N) }
 
 // NewFaults returns a Faults that injects nothing yet.
 func NewFaults() *Faults {
-	return &Faults{calls: map[string]int{}, rules: map[Call]Kind{}, armed: map[string]bool{}, hidden: map[string]bool{}}
+	return &Faults{calls: map[string]int{}, rules: map[Call]Kind{}, errs: map[Call]error{}, armed: map[string]bool{}, hidden: map[string]bool{}}
 }
 
 // Inject makes call c fail with kind k.
@@ -100,6 +101,19 @@ func (f *Faults) Inject(c Call, k Kind) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules[c] = k
+}
+
+// InjectError makes call c fail with kind k, returning err instead of the
+// kind's own error. It plays a failure as an adapter reports it: a test
+// passes the sentinel the adapter's translation gives (rotation.ErrThrottled
+// for a 429 that outlasted the retries, rotation.ErrAmbiguous for a 5xx, a
+// reset connection or an unreadable body), wrapped with words like the
+// adapter's. Only Fail, UndoFails, TimeoutBefore and the timeout-after kinds
+// return an error; crashes panic as with Inject.
+func (f *Faults) InjectError(c Call, k Kind, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules[c], f.errs[c] = k, err
 }
 
 // Trace returns the calls made so far, in order.
@@ -115,10 +129,10 @@ func (f *Faults) Trace() []Call {
 func (f *Faults) Settle() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rules, f.armed = map[Call]Kind{}, map[string]bool{}
+	f.rules, f.errs, f.armed = map[Call]Kind{}, map[Call]error{}, map[string]bool{}
 }
 
-func (f *Faults) next(op string) (Call, Kind, bool) {
+func (f *Faults) next(op string) (Call, Kind, error, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[op]++
@@ -126,7 +140,7 @@ func (f *Faults) next(op string) (Call, Kind, bool) {
 	f.trace = append(f.trace, c)
 	if f.armed[op] {
 		delete(f.armed, op)
-		return c, Fail, true
+		return c, Fail, nil, true
 	}
 	k, ok := f.rules[c]
 	switch {
@@ -135,7 +149,7 @@ func (f *Faults) next(op string) (Call, Kind, bool) {
 	case ok && k == UndoFails:
 		f.armed["apps.RemovePassword"], f.armed["vault.Set"] = true, true
 	}
-	return c, k, ok
+	return c, k, f.errs[c], ok
 }
 
 // added notes a credential created while listings lag.
@@ -169,15 +183,21 @@ func (f *Faults) listed(app rotation.App) rotation.App {
 }
 
 func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
-	c, k, ok := f.next(op)
+	c, k, custom, ok := f.next(op)
 	var zero T
 	if !ok {
 		return fn()
 	}
 	switch k {
 	case Fail, UndoFails:
+		if custom != nil {
+			return zero, fmt.Errorf("%s: %w", c, custom)
+		}
 		return zero, fmt.Errorf("%s: %w", c, ErrInjected)
 	case TimeoutBefore:
+		if custom != nil {
+			return zero, fmt.Errorf("%s: %w", c, custom)
+		}
 		return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
 	case CrashBefore:
 		panic(Crash{Op: op, Call: c.N})
@@ -188,6 +208,9 @@ func do[T any](f *Faults, op string, fn func() (T, error)) (T, error) {
 	}
 	if k == CrashAfter || k == LagCrashAfter {
 		panic(Crash{Op: op, Call: c.N})
+	}
+	if custom != nil {
+		return zero, fmt.Errorf("%s: %w", c, custom)
 	}
 	return zero, fmt.Errorf("%s: %w: %w", c, rotation.ErrAmbiguous, context.DeadlineExceeded)
 }
