@@ -133,13 +133,16 @@ func (r *Rotator) Rotate(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	if err := r.Store.Begin(ctx, rec); err != nil {
+		// The trail says the rotation started: it says how it ended too.
 		if errors.Is(err, ErrInProgress) {
+			_ = r.audit(ctx, r.event(&rec, EventFailed, "another rotation of the app has not finished"))
 			return Result{}, fmt.Errorf("rotate %s: %w", rec.ClientID, err)
 		}
 		// The write may have happened: end the record, which holds the
 		// app's lock, as failed. Nothing else was changed.
 		rec.State, rec.Error = StateFailed, "could not journal the intent"
 		_ = r.save(ctx, &rec)
+		_ = r.audit(ctx, r.event(&rec, EventFailed, "could not journal the intent; no credential was added"))
 		return Result{}, fmt.Errorf("rotate %s: journal the intent: %w", rec.ClientID, err)
 	}
 	release := r.hold(rec.ID)
