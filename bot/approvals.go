@@ -66,6 +66,11 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	// in between would find no card to change.
 	unlock := s.lockCard(r.ID)
 	data.ActivityID = s.replyCard(ctx, in, s.sharedCard(r, data))
+	if data.ActivityID == "" {
+		// Teams refused the card, or took it and its answer was lost:
+		// say so in words, which may get through where a card did not.
+		s.replyText(ctx, in, "I could not confirm that the approval card was posted. If you do not see it, ask again in a few minutes; a request nobody sees expires by itself. (reference "+in.rid+")")
+	}
 	if b, err := json.Marshal(data); err == nil && data.ActivityID != "" {
 		if err := s.cfg.Approvals.AttachCard(ctx, r.ID, b); err != nil {
 			s.log.Error("attaching the card to the request failed", "request_id", r.ID, "error", err)

@@ -48,7 +48,7 @@ var words = []struct {
 const (
 	cardMismatch  = "This card does not match a request of this conversation."
 	azureBusy     = "Azure was busy or unreachable; nothing was changed. Try again in a few minutes."
-	failedNoHarm  = "The rotation failed before anything was changed."
+	failedNoHarm  = "The rotation stopped before creating a new secret. The app's current secret still works; you can ask again."
 	somethingWent = "Something went wrong."
 	notOwner      = "I am not an owner of that app registration, so I may not change it."
 )
