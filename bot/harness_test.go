@@ -53,6 +53,7 @@ const (
 
 // posted is one request Keyturn sent to the connector.
 type posted struct {
+	ID                 string // the activity ID the capture answered with
 	Method, Path, Auth string
 	Body               map[string]any
 	Raw                string
@@ -68,6 +69,10 @@ type capture struct {
 	seq        int
 	down       bool
 	downStatus int
+	// fault, when set, may answer a request in place of the server (a
+	// status, a malformed body) or fail it in the transport (a timeout, a
+	// reset); it returns nil, nil to let the request through.
+	fault func(r *http.Request, body []byte) (*http.Response, error)
 	// typing counts typing indicators, kept apart from the posts.
 	typing int
 	// hold, when set, keeps every post waiting until it is closed; held
@@ -140,7 +145,7 @@ func newCapture(t testing.TB) *capture {
 		c.seq++
 		id := fmt.Sprintf("act-%d", c.seq)
 		if !countOnly {
-			c.reqs = append(c.reqs, posted{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Raw: string(b)})
+			c.reqs = append(c.reqs, posted{ID: id, Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), Body: body, Raw: string(b)})
 		}
 		inspect := c.inspect
 		c.mu.Unlock()
@@ -160,11 +165,39 @@ func (c *capture) all() []posted {
 	return append([]posted(nil), c.reqs...)
 }
 
-// RoundTrip sends every request to the capture server.
-func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+// setFault installs fault (see capture.fault).
+func (c *capture) setFault(fault func(r *http.Request, body []byte) (*http.Response, error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fault = fault
+}
+
+// RoundTripClean sends r to the capture server, past any fault.
+func (c *capture) RoundTripClean(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.URL.Scheme, r.URL.Host = "http", strings.TrimPrefix(c.srv.URL, "http://")
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// RoundTrip sends every request to the capture server, through the fault
+// when one is set.
+func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	fault := c.fault
+	c.mu.Unlock()
+	if fault != nil {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+			r.Body.Close()
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if resp, err := fault(r, body); resp != nil || err != nil {
+			return resp, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return c.RoundTripClean(r)
 }
 
 // waitFor polls cond (the pool works on its own goroutines) for up to 5 s.
@@ -216,6 +249,9 @@ type harness struct {
 	client *http.Client
 	gate   *gatedVerifier
 	clock  *rotationtest.Clock
+	// replyTo, when set, is the replyToId of the card clicks invoke sends:
+	// the ID of the activity that shows the card.
+	replyTo string
 }
 
 // gatedVerifier holds verification at a gate, to keep a rotation running.
@@ -286,6 +322,14 @@ type harnessOpts struct {
 	// logTo, when set, receives the logs instead of the harness's buffer
 	// (which keeps every line): for long runs.
 	logTo io.Writer
+	// matrix, when set, stands between the Rotator and every Azure call
+	// and the journal, and between the approvals and their store; the
+	// connector waits on the fake clock, and the scheduler's lease is
+	// held so that its rounds run only when the test runs them.
+	matrix *rotationtest.Faults
+	// iss, when set, signs the tokens (one issuer for many harnesses:
+	// its RSA keys take most of a harness's start-up).
+	iss *botauthtest.Issuer
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -343,7 +387,17 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		Approvers: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: groupPayApprover, Name: "payments-owners"}}}
 	h.roles.AddMember(groupPayApprover, payOwnerOID)
 	authz := &policy.Authorizer{Policy: &pol, Dir: h.roles, Audit: audit, Clock: clock}
-	approvals := &rotation.Approvals{Store: h.state, Authz: authz, Rotator: rot, Audit: audit, Clock: clock, Rule: pol.Rule}
+	var connSleep func(context.Context, time.Duration) error
+	var approvalStore rotation.ApprovalStore = h.state
+	if f := o.matrix; f != nil {
+		rot.Apps, rot.Vault, rot.Verifier, rot.Store = f.Apps(rot.Apps), f.Vault(rot.Vault), f.Verifier(rot.Verifier), f.Store(rot.Store)
+		approvalStore = f.Approvals(approvalStore)
+		connSleep = clock.Sleep
+		if _, err := h.state.Acquire(context.Background(), "scheduler", "fault-matrix", 24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	approvals := &rotation.Approvals{Store: approvalStore, Authz: authz, Rotator: rot, Audit: audit, Clock: clock, Rule: pol.Rule}
 
 	var dedup Deduper = h.state
 	if o.dedup != nil {
@@ -359,6 +413,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			return urls.Allowed(u)
 		},
 		Logger: log,
+		Sleep:  connSleep,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -380,6 +435,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
 	}
 	if !o.emulator {
+		if h.iss == nil {
+			h.iss = o.iss
+		}
 		if h.iss == nil {
 			h.iss = botauthtest.New(t)
 		}

@@ -30,6 +30,9 @@ func (h *harness) invoke(t *testing.T, oid, id, verb, requestID, digest string, 
 	act = withField(t, act, "name", "adaptiveCard/action")
 	act = withField(t, act, "text", "")
 	act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"})
+	if h.replyTo != "" {
+		act = withField(t, act, "replyToId", h.replyTo)
+	}
 	code, body := h.sendSigned(act)
 	var r map[string]any
 	if err := json.Unmarshal([]byte(body), &r); err != nil {
@@ -109,21 +112,30 @@ func TestApprovalFlowInThread(t *testing.T) {
 }
 
 // noSecrets asserts no secret the fake tenant minted reached Teams, the
-// logs or the audit trail.
-func (h *harness) noSecrets(t *testing.T) {
+// logs, the audit events or the stored, hash-chained trail, nor any of
+// extra (HTTP responses, bodies a connector fault swallowed).
+func (h *harness) noSecrets(t *testing.T, extra ...string) {
 	t.Helper()
-	texts := []string{h.logs.String()}
+	texts := append([]string{h.logs.String()}, extra...)
 	for _, p := range h.conn.all() {
 		texts = append(texts, p.Raw)
 	}
 	for _, e := range h.audit.Events() {
 		b, _ := json.Marshal(e)
+		texts = append(texts, string(b), fmt.Sprintf("%+v", e))
+	}
+	recs, err := h.state.Records(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		b, _ := json.Marshal(r)
 		texts = append(texts, string(b))
 	}
 	for _, s := range h.dir.Minted() {
 		for _, x := range texts {
 			if strings.Contains(x, s) || strings.Contains(x, "~CANARY~") {
-				t.Fatalf("secret value leaked: %s", x)
+				t.Fatalf("secret value leaked: %.300s", x)
 			}
 		}
 	}

@@ -1,0 +1,263 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyturn/keyturn/bot/botauthtest"
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
+)
+
+// secretRef is where the harness's catalog stores payments-api's secret.
+var secretRef = rotation.SecretRef{VaultURI: testVault, Name: "payments-api-client-secret"}
+
+// faultRun is one request → approve → rotation through the webhook, with
+// one fault injected, followed by the scheduler's rounds that recover,
+// sweep and retire. It keeps what the user and the operator were shown.
+type faultRun struct {
+	t      *testing.T
+	h      *harness
+	f      *rotationtest.Faults
+	orig   rotation.PasswordCredential
+	origV  string
+	texts  []string // HTTP responses and every body sent to the connector, delivered or not
+	reqID  string
+	posted bool // the approval card reached Teams
+	// beforeClick, when set, runs just before the approver's click.
+	beforeClick func()
+}
+
+// newFaultRun builds the harness with payments-api holding a secret made in
+// the portal, stored by hand in the vault, and the faults f in front of
+// every Azure call and the journal.
+func newFaultRun(t *testing.T, iss *botauthtest.Issuer, f *rotationtest.Faults) *faultRun {
+	h := newHarness(t, harnessOpts{matrix: f, iss: iss})
+	fr := &faultRun{t: t, h: h, f: f}
+	fr.orig, fr.origV = h.dir.AddExisting(payments, "made in the portal", h.clock.Now().Add(90*24*time.Hour))
+	if _, err := h.vault.Set(context.Background(), secretRef, rotation.NewSecret(fr.origV), rotation.SecretProps{}); err != nil {
+		t.Fatal(err)
+	}
+	return fr
+}
+
+// jobsDone counts the pool's finished jobs named name, from its log.
+func (fr *faultRun) jobsDone(name string) int {
+	return strings.Count(fr.h.logs.String(), `"msg":"job done","job":"`+name+`"`)
+}
+
+// flow runs the request, the approval and the rotation, then stops the
+// server (which drains the pool) and runs the scheduler's rounds: two
+// with the fault still armed (recovery and sweep, then retirement after
+// the overlap), then, the outage over, two more.
+func (fr *faultRun) flow() {
+	t, h := fr.t, fr.h
+	code, body := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID))
+	fr.texts = append(fr.texts, body)
+	if code != http.StatusOK {
+		t.Fatalf("rotate: webhook answered %d", code)
+	}
+	waitFor(t, "the request job", func() bool { return fr.jobsDone("request") == 1 })
+	open, err := h.state.ListApprovals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) == 1 {
+		r := open[0]
+		fr.reqID = r.ID
+		for _, p := range h.conn.all() {
+			if p.Method == http.MethodPost && strings.Contains(p.Raw, `"requestId":"`+r.ID+`"`) {
+				fr.posted, h.replyTo = true, p.ID // Teams names the clicked card in replyToId
+			}
+		}
+		if fr.posted { // the approver can only click a card Teams shows
+			if fr.beforeClick != nil {
+				fr.beforeClick()
+			}
+			_, resp := h.invoke(t, adminOID, "inv-approve", "approve", r.ID, r.Digest, nil)
+			b, _ := json.Marshal(resp)
+			fr.texts = append(fr.texts, string(b))
+			if cur, err := h.srv.cfg.Approvals.Get(context.Background(), r.ID); err == nil &&
+				(cur.State == rotation.ApprovalApproved || cur.State == rotation.ApprovalRunning || cur.State.Final()) && cur.State != rotation.ApprovalRejected {
+				waitFor(t, "the rotation job", func() bool { return fr.jobsDone("rotate") == 1 })
+			}
+		}
+	}
+	if err := h.shutdown(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	ctx := context.Background()
+	h.clock.Advance(25 * time.Hour) // past the test's scheduler lease and every rotation's lease
+	h.srv.tick(ctx)
+	h.clock.Advance(8 * 24 * time.Hour) // past the overlap: retirement
+	h.srv.tick(ctx)
+	fr.f.Settle()
+	h.srv.tick(ctx)
+	h.clock.Advance(time.Hour)
+	h.srv.tick(ctx)
+}
+
+// settled asserts rule 2 after the scheduler's rounds and returns
+// "rotated" (the vault holds a new credential and the original retired)
+// or "unchanged" (the original credential and secret, as before): no
+// unfinished journal record; the vault's latest secret belongs to a live
+// credential that works; no other credential Keyturn made is live.
+func (fr *faultRun) settled() string {
+	t, h := fr.t, fr.h
+	ctx := context.Background()
+	if open, err := h.state.List(ctx, rotation.Filter{Unfinished: true}); err != nil || len(open) != 0 {
+		t.Fatalf("unfinished journal records left (%v): %+v", err, open)
+	}
+	latest, err := h.vault.Get(ctx, secretRef)
+	if err != nil {
+		t.Fatalf("vault: %v", err)
+	}
+	key, ok := h.dir.KeyIDOf(payments, latest.Value.Reveal())
+	if !ok {
+		t.Fatalf("secret lost: the vault's latest secret %s belongs to no live credential", latest.ID)
+	}
+	app, err := h.dir.GetApp(ctx, payments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range app.Passwords {
+		if !strings.EqualFold(p.KeyID, key) && !strings.EqualFold(p.KeyID, fr.orig.KeyID) {
+			t.Fatalf("orphaned credential %s (%s): its secret is in no vault", p.KeyID, p.DisplayName)
+		}
+	}
+	if err := h.dir.Verifier().Verify(ctx, payments, latest.Value); err != nil {
+		t.Fatalf("the vault holds a secret that does not work: %v", err)
+	}
+	if strings.EqualFold(key, fr.orig.KeyID) {
+		if len(app.Passwords) != 1 {
+			t.Fatalf("vault unchanged but the app has %d credentials", len(app.Passwords))
+		}
+		return "unchanged"
+	}
+	if _, live := app.Password(fr.orig.KeyID); live || len(app.Passwords) != 1 {
+		t.Fatalf("rotated, but after the overlap the app still has %d credentials (original live: %v)", len(app.Passwords), live)
+	}
+	return "rotated"
+}
+
+// cardStates names what the approval card says, by its title and reason.
+var cardStates = []struct{ state, text string }{
+	{"rotated", "Client secret rotated"},
+	{"part-way", "stopped part-way"},
+	{"rolled-back", "rolled back"},
+	{"rolled-back", "put the previous one back"},
+	{"failed", "Rotation failed"},
+	{"expired", "Request expired"},
+	{"rejected", "Rejected"},
+	{"rotating", "rotating"},
+	{"rotating", "Rotating"},
+	{"pending", "Approval needed"},
+}
+
+// card returns the state the request's card shows in the conversation,
+// from the last card post or update Teams accepted: "told" when no card
+// reached Teams and the conversation was told in words, "none" when
+// nothing reached it.
+func (fr *faultRun) card() (string, string) {
+	var last string
+	for _, p := range fr.h.conn.all() {
+		if strings.Contains(p.Raw, "AdaptiveCard") && (fr.reqID == "" || strings.Contains(p.Raw, fr.reqID)) {
+			last = p.Raw
+		}
+	}
+	if last == "" {
+		if all := fr.h.conn.all(); len(all) > 0 {
+			return "told", all[len(all)-1].Raw // words instead of a card
+		}
+		return "none", ""
+	}
+	for _, c := range cardStates {
+		if strings.Contains(last, c.text) {
+			return c.state, last
+		}
+	}
+	return "unknown", last
+}
+
+// internalWords never reach a card or a reply: the fault's own text, the
+// adapters' and the domain's error words.
+var internalWords = []string{"injected", "#1", "outcome unknown", "status 4", "status 5", "HTTP 5", "connection reset",
+	"deadline exceeded", "apps.", "vault.Set", "vault.Get", "store.", "token endpoint", "could not be read", "kv:"}
+
+// said checks what the conversation was told: no internal words, and after
+// a failure whose outcome the service left unknown, never that nothing
+// was changed.
+func (fr *faultRun) said(ambiguous bool) {
+	t := fr.t
+	for _, p := range fr.h.conn.all() {
+		for _, w := range internalWords {
+			if strings.Contains(p.Raw, w) {
+				t.Errorf("internal words %q reached Teams: %s", w, cardText(p.Raw))
+			}
+		}
+		if ambiguous && (strings.Contains(p.Raw, "nothing was changed") || strings.Contains(p.Raw, "before anything was changed")) {
+			t.Errorf("an ambiguous failure told the user nothing was changed: %s", cardText(p.Raw))
+		}
+	}
+}
+
+// audited checks that the audit trail tells the story of the request:
+// requested, and for a rotation that ran, started and how it ended.
+func (fr *faultRun) audited(settled string) {
+	t := fr.t
+	if fr.reqID == "" {
+		return
+	}
+	seen := map[rotation.EventType]bool{}
+	for _, e := range fr.h.audit.Events() {
+		if e.RequestID == fr.reqID {
+			seen[e.Type] = true
+		}
+	}
+	if !seen[rotation.EventRequested] {
+		t.Errorf("the request is not in the audit trail: %v", fr.h.audit.Types())
+	}
+	if settled == "rotated" && !seen[rotation.EventCompleted] {
+		t.Errorf("rotated, but the audit trail has no completion: %v", fr.h.audit.Types())
+	}
+	if seen[rotation.EventStarted] && !seen[rotation.EventCompleted] && !seen[rotation.EventFailed] && !seen[rotation.EventRolledBack] {
+		t.Errorf("a rotation started and its end is not in the audit trail: %v", fr.h.audit.Types())
+	}
+	if settled == "rotated" && !seen[rotation.EventRetired] {
+		t.Errorf("rotated, but the retirement is not in the audit trail: %v", fr.h.audit.Types())
+	}
+}
+
+// cardText returns the words of a posted activity: its text, or its
+// card's TextBlock and TextRun texts, for failure messages.
+func cardText(raw string) string {
+	var words []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if s, ok := x["text"].(string); ok {
+				words = append(words, s)
+			}
+			for k, y := range x {
+				if k != "text" {
+					walk(y)
+				}
+			}
+		case []any:
+			for _, y := range x {
+				walk(y)
+			}
+		}
+	}
+	var v any
+	if json.Unmarshal([]byte(raw), &v) != nil {
+		return raw
+	}
+	walk(v)
+	return strings.Join(words, " | ")
+}

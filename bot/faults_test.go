@@ -1,0 +1,374 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/keyturn/keyturn/bot/botauthtest"
+	"github.com/keyturn/keyturn/rotation"
+	"github.com/keyturn/keyturn/rotation/rotationtest"
+)
+
+var updateMatrix = flag.Bool("update", false, "rewrite testdata/faultmatrix.md")
+
+// faultClasses are the matrix's columns, in order.
+var faultClasses = []string{"error", "429", "5xx", "timeout", "reset", "malformed", "lag", "undo"}
+
+// ambiguousClasses leave the call's outcome unknown to Keyturn.
+var ambiguousClasses = map[string]bool{"5xx": true, "timeout": true, "reset": true, "malformed": true, "lag": true}
+
+// play is how a (call, class) pair is injected: kind and the error the
+// adapter would return (nil: the kind's own), or why the class does not
+// apply to the call.
+type play struct {
+	kind rotationtest.Kind
+	err  error
+	na   string
+}
+
+// A faultRow is one external call.
+type faultRow struct {
+	name  string
+	op    string // the rotationtest.Faults op; "" for the connector's rows
+	write bool   // the call changes something: its ambiguous failures leave the change unknown
+	conn  string // the connector's rows: http.MethodPost or http.MethodPut
+	setup func(fr *faultRun)
+	plays map[string]play
+}
+
+// graphPlays: what azure/graphapps' translate makes of each class. 429 is
+// retried after Retry-After by graphcore's loop and reported as
+// ErrThrottled when it outlasts the retries; 5xx (503/504 on a write, any
+// 5xx on a read after retries), a timeout, a reset and a 2xx whose body
+// cannot be read are ErrAmbiguous: the write may exist. Listings lag as
+// directory replicas do.
+func graphPlays() map[string]play {
+	return map[string]play{
+		"error":     {kind: rotationtest.Fail},
+		"429":       {kind: rotationtest.Fail, err: fmt.Errorf("graph refused the request (status 429, after the retries Retry-After allowed): %w", rotation.ErrThrottled)},
+		"5xx":       {kind: rotationtest.TimeoutAfter, err: fmt.Errorf("%w (status 503)", rotation.ErrAmbiguous)},
+		"timeout":   {kind: rotationtest.TimeoutBefore},
+		"reset":     {kind: rotationtest.TimeoutAfter, err: fmt.Errorf("%w: read tcp: %w", rotation.ErrAmbiguous, syscall.ECONNRESET)},
+		"malformed": {kind: rotationtest.TimeoutAfter, err: fmt.Errorf("%w: the response could not be read", rotation.ErrAmbiguous)},
+		"lag":       {kind: rotationtest.LagTimeoutAfter},
+		"undo":      {kind: rotationtest.UndoFails},
+	}
+}
+
+// vaultPlays: what azure/keyvault's translate makes of each class. azcore
+// retries 429 after Retry-After and 5xx before giving up; then 429 is
+// ErrThrottled, 5xx, a timeout, a reset and an unreadable answer
+// ErrAmbiguous. Key Vault reads its own writes: no listing lags.
+func vaultPlays() map[string]play {
+	p := graphPlays()
+	p["429"] = play{kind: rotationtest.Fail, err: fmt.Errorf("%w (status 429, after azcore's retries)", rotation.ErrThrottled)}
+	p["lag"] = play{na: "Key Vault reads its own writes"}
+	return p
+}
+
+// verifyPlays: what azure/identity's Verifier makes of each class. A
+// refusal that is not "not yet valid" is a plain error, and so are 429
+// and 5xx (the token endpoint's status is kept, the body is not); no
+// answer is "no answer from the token endpoint". The lag of a token
+// endpoint is a new secret it does not accept yet (AADSTS7000215).
+func verifyPlays() map[string]play {
+	refused := func(status int) error {
+		return fmt.Errorf("verify secret of app %s: token endpoint refused (status %d)", payments, status)
+	}
+	noAnswer := fmt.Errorf("verify secret of app %s: no answer from the token endpoint", payments)
+	return map[string]play{
+		"error":     {kind: rotationtest.Fail, err: refused(401)},
+		"429":       {kind: rotationtest.Fail, err: refused(429)},
+		"5xx":       {kind: rotationtest.Fail, err: refused(503)},
+		"timeout":   {kind: rotationtest.Fail, err: noAnswer},
+		"reset":     {kind: rotationtest.Fail, err: noAnswer},
+		"malformed": {kind: rotationtest.Fail, err: refused(200)},
+		"lag":       {kind: rotationtest.Fail, err: fmt.Errorf("verify secret of app %s: %w (status 401, codes AADSTS7000215)", payments, rotation.ErrNotYetValid)},
+		"undo":      {kind: rotationtest.UndoFails},
+	}
+}
+
+// storePlays: what the state store reports (store/tablekv on Azure
+// Tables, after azcore's retries; bbolt fails only as "error"). A 429 or
+// 5xx is a plain error there, and a write may have landed behind a 5xx or
+// a reset. Tables and bbolt read their own writes: no listing lags.
+func storePlays(write bool) map[string]play {
+	p := map[string]play{
+		"error":   {kind: rotationtest.Fail},
+		"429":     {kind: rotationtest.Fail, err: errors.New("azure tables: HTTP 429 TooManyRequests")},
+		"5xx":     {kind: rotationtest.TimeoutAfter, err: errors.New("azure tables: HTTP 503 ServerBusy")},
+		"timeout": {kind: rotationtest.TimeoutBefore, err: fmt.Errorf("azure tables: %w", context.DeadlineExceeded)},
+		"reset":   {kind: rotationtest.TimeoutAfter, err: fmt.Errorf("azure tables: read tcp: %w", syscall.ECONNRESET)},
+		"lag":     {na: "the store reads its own writes"},
+		"undo":    {kind: rotationtest.UndoFails},
+	}
+	if write {
+		p["malformed"] = play{na: "a write's answer is a status and an ETag, no body"}
+	} else {
+		p["malformed"] = play{kind: rotationtest.Fail, err: errors.New("decode journal record: unexpected end of JSON input")}
+	}
+	return p
+}
+
+// connectorPlays: the connector is reached through the capture server's
+// transport, so its rows play HTTP itself. bot/connector retries 429 and
+// 503 after Retry-After (on the fake clock); other statuses are final.
+func connectorPlays() map[string]play {
+	return map[string]play{
+		"lag":  {na: "a post is not a listing"},
+		"undo": {na: "a post has nothing to undo: it changes no credential"},
+	}
+}
+
+var faultRows = []faultRow{
+	{name: "Graph list (GetApp)", op: "apps.GetApp", plays: graphPlays()},
+	{name: "Graph add password", op: "apps.AddPassword", write: true, plays: graphPlays()},
+	{name: "Graph remove password", op: "apps.RemovePassword", write: true, plays: graphPlays()},
+	{name: "Key Vault get", op: "vault.Get", plays: vaultPlays()},
+	{name: "Key Vault set", op: "vault.Set", write: true, plays: vaultPlays()},
+	{name: "Key Vault recover", op: "vault.Recover", write: true, plays: vaultPlays(), setup: softDeletedClientID},
+	{name: "Key Vault list", op: "vault.List", plays: vaultPlays()},
+	{name: "token (verify)", op: "verify", plays: verifyPlays()},
+	{name: "store write (Begin)", op: "store.Begin", write: true, plays: storePlays(true)},
+	{name: "store write (Save)", op: "store.Save", write: true, plays: storePlays(true)},
+	{name: "store read (List)", op: "store.List", plays: storePlays(false)},
+	{name: "connector post (card)", conn: http.MethodPost, plays: connectorPlays()},
+	{name: "connector update (card)", conn: http.MethodPut, plays: connectorPlays()},
+}
+
+// softDeletedClientID seeds the client-ID secret and soft-deletes it, so
+// that the rotation must recover its name before writing it.
+func softDeletedClientID(fr *faultRun) {
+	ref := rotation.SecretRef{VaultURI: testVault, Name: "payments-api-client-id"}
+	if _, err := fr.h.vault.Set(context.Background(), ref, rotation.NewSecret(payments), rotation.SecretProps{}); err != nil {
+		fr.t.Fatal(err)
+	}
+	fr.h.vault.SoftDelete(ref)
+}
+
+// connectorFault fails the n-th request with method (typing indicators
+// and member lists aside) once, as class says; texts collects every body
+// sent, delivered or not, for the canary check.
+func connectorFault(fr *faultRun, method string, n int, class string) func(*http.Request, []byte) (*http.Response, error) {
+	seen := 0
+	return func(r *http.Request, body []byte) (*http.Response, error) {
+		fr.texts = append(fr.texts, string(body))
+		if r.Method != method || bytes.Contains(body, []byte(`"type":"typing"`)) {
+			return nil, nil
+		}
+		if seen++; seen != n {
+			return nil, nil
+		}
+		answer := func(status int, h http.Header, body string) (*http.Response, error) {
+			if h == nil {
+				h = http.Header{}
+			}
+			return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+		}
+		switch class {
+		case "error":
+			return answer(http.StatusBadRequest, nil, `{"error":{"code":"BadArgument","message":"bad"}}`)
+		case "429":
+			return answer(http.StatusTooManyRequests, http.Header{"Retry-After": {"3"}}, `{}`)
+		case "5xx":
+			return answer(http.StatusInternalServerError, nil, `{"error":{"code":"ServiceError"}}`)
+		case "timeout": // the client gave up before Teams took the request
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+		case "reset": // Teams took it, then the connection broke before the answer
+			resp, err := fr.h.conn.RoundTripClean(r)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+		case "malformed": // Teams took it; its answer is not JSON
+			resp, err := fr.h.conn.RoundTripClean(r)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			return answer(http.StatusOK, nil, `<html>upstream`)
+		}
+		return nil, nil
+	}
+}
+
+// traceFrom runs the flow with no fault and returns the first call of each
+// op made after the approver's click (or, for an op the rotation does not
+// make, its first call at all), and the number of card posts and updates.
+func traceFrom(t *testing.T, iss *botauthtest.Issuer, r faultRow) (calls map[string]int) {
+	f := rotationtest.NewFaults()
+	fr := newFaultRun(t, iss, f)
+	if r.setup != nil {
+		r.setup(fr)
+	}
+	var atClick int
+	fr.beforeClick = func() { atClick = len(f.Trace()) }
+	fr.flow()
+	calls = map[string]int{}
+	for i, c := range f.Trace() {
+		if _, ok := calls[c.Op]; !ok && i >= atClick {
+			calls[c.Op] = c.N
+		}
+	}
+	for _, c := range f.Trace() {
+		if _, ok := calls[c.Op]; !ok {
+			calls[c.Op] = c.N
+		}
+	}
+	return calls
+}
+
+// TestFaultMatrixThroughTheWebhook runs request → approve → rotation
+// through the webhook with one external call failing in one way, for
+// every call and every failure class, then lets the scheduler recover,
+// sweep and retire, and checks what the user was told, the audit trail,
+// rule 2 and the canary. The tally of outcomes is pinned; the rows ×
+// classes table is testdata/faultmatrix.md (-update rewrites it), which
+// docs/reliability.md quotes.
+func TestFaultMatrixThroughTheWebhook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fault matrix runs in full mode")
+	}
+	// The card's posts and updates: the approval card is post #1; its
+	// last update in a clean run is the final card.
+	iss := botauthtest.New(t)
+	var lastPut int
+	{
+		fr := newFaultRun(t, iss, rotationtest.NewFaults())
+		fr.flow()
+		if fr.settled() != "rotated" {
+			t.Fatal("the clean run did not rotate")
+		}
+		for _, p := range fr.h.conn.all() {
+			if p.Method == http.MethodPut {
+				lastPut++
+			}
+		}
+	}
+	tally := map[string]int{}
+	cells := map[string]map[string]string{}
+	for _, row := range faultRows {
+		cells[row.name] = map[string]string{}
+		var calls map[string]int
+		if row.op != "" {
+			calls = traceFrom(t, iss, row)
+			if calls[row.op] == 0 {
+				t.Fatalf("%s: the flow never calls %s", row.name, row.op)
+			}
+		}
+		for _, class := range faultClasses {
+			p := row.plays[class]
+			if p.na != "" {
+				cells[row.name][class] = "n/a"
+				tally["n/a"]++
+				continue
+			}
+			var outcome string
+			ok := t.Run(row.name+"/"+class, func(t *testing.T) {
+				f := rotationtest.NewFaults()
+				fr := newFaultRun(t, iss, f)
+				if row.setup != nil {
+					row.setup(fr)
+				}
+				switch {
+				case row.op != "":
+					f.InjectError(rotationtest.Call{Op: row.op, N: calls[row.op]}, p.kind, p.err)
+				case row.conn == http.MethodPost:
+					fr.h.conn.setFault(connectorFault(fr, http.MethodPost, 1, class))
+				default:
+					fr.h.conn.setFault(connectorFault(fr, http.MethodPut, lastPut, class))
+				}
+				fr.flow()
+				settled := fr.settled()
+				card, text := fr.card()
+				fr.said(row.write && ambiguousClasses[class])
+				fr.audited(settled)
+				fr.h.noSecrets(t, fr.texts...)
+				switch {
+				case settled == "rotated" && card != "rotated" && card != "part-way":
+					t.Errorf("rotated, but the card says %s: %s", card, cardText(text))
+				case settled == "unchanged" && card == "rotated":
+					t.Errorf("nothing rotated, but the card says it did")
+				case card == "pending" || card == "rotating" || card == "unknown" || card == "part-way" || card == "none":
+					// "part-way" promises an end that recovery reached: the
+					// card must then say which.
+					t.Errorf("the card never reached a final state: %s: %s", card, cardText(text))
+				}
+				outcome = settled + "/" + card
+			})
+			cell := "pass"
+			if !ok {
+				cell, outcome = "FAIL", "FAIL"
+			}
+			tally[outcome]++
+			cells[row.name][class] = cell + " " + outcome
+		}
+	}
+	checkMatrixTable(t, cells, tally)
+	// The tally pins what the faults end in, as a whole: a change means some
+	// pair now ends differently; read its subtest, and change the numbers
+	// only for a change you meant.
+	want := map[string]int{}
+	if fmt.Sprint(tally) != fmt.Sprint(want) {
+		t.Errorf("outcomes %v, want %v", tally, want)
+	}
+}
+
+// checkMatrixTable renders the rows × classes table and compares it with
+// testdata/faultmatrix.md.
+func checkMatrixTable(t *testing.T, cells map[string]map[string]string, tally map[string]int) {
+	var b strings.Builder
+	b.WriteString("| call | " + strings.Join(faultClasses, " | ") + " | passed |\n|---|")
+	b.WriteString(strings.Repeat("---|", len(faultClasses)+1) + "\n")
+	total, passed := 0, 0
+	for _, row := range faultRows {
+		n, ok := 0, 0
+		b.WriteString("| " + row.name + " |")
+		for _, class := range faultClasses {
+			c := cells[row.name][class]
+			b.WriteString(" " + c + " |")
+			if c != "n/a" {
+				n++
+				if strings.HasPrefix(c, "pass") {
+					ok++
+				}
+			}
+		}
+		fmt.Fprintf(&b, " %d/%d |\n", ok, n)
+		total, passed = total+n, passed+ok
+	}
+	fmt.Fprintf(&b, "\n%d of %d pairs pass; %d pairs do not apply.\n\nOutcomes (vault and app after recovery / what the card says):\n\n", passed, total, tally["n/a"])
+	var keys []string
+	for k := range tally {
+		if k != "n/a" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "- %s: %d\n", k, tally[k])
+	}
+	path := filepath.Join("testdata", "faultmatrix.md")
+	if *updateMatrix {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != b.String() {
+		t.Errorf("%s is out of date (go test ./bot -run TestFaultMatrix -update):\n%s", path, b.String())
+	}
+}
