@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,14 +21,16 @@ var secretRef = rotation.SecretRef{VaultURI: testVault, Name: "payments-api-clie
 // one fault injected, followed by the scheduler's rounds that recover,
 // sweep and retire. It keeps what the user and the operator were shown.
 type faultRun struct {
-	t      *testing.T
-	h      *harness
-	f      *rotationtest.Faults
-	orig   rotation.PasswordCredential
-	origV  string
-	texts  []string // HTTP responses and every body sent to the connector, delivered or not
-	reqID  string
-	posted bool // the approval card reached Teams
+	t       *testing.T
+	h       *harness
+	f       *rotationtest.Faults
+	orig    rotation.PasswordCredential
+	origV   string
+	mu      sync.Mutex
+	texts   []string // HTTP responses and every body sent to the connector, delivered or not (under mu)
+	reqID   string
+	posted  bool // the approval card reached Teams
+	clicked int  // rotations the approver's click queued (0 or 1)
 	// beforeClick, when set, runs just before the approver's click.
 	beforeClick func()
 }
@@ -45,19 +48,33 @@ func newFaultRun(t *testing.T, iss *botauthtest.Issuer, f *rotationtest.Faults) 
 	return fr
 }
 
+// keep adds s to the texts the canary must not be in.
+func (fr *faultRun) keep(s string) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	fr.texts = append(fr.texts, s)
+}
+
+// kept returns the texts the canary must not be in.
+func (fr *faultRun) kept() []string {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return append([]string(nil), fr.texts...)
+}
+
 // jobsDone counts the pool's finished jobs named name, from its log.
 func (fr *faultRun) jobsDone(name string) int {
 	return strings.Count(fr.h.logs.String(), `"msg":"job done","job":"`+name+`"`)
 }
 
-// flow runs the request, the approval and the rotation, then stops the
-// server (which drains the pool) and runs the scheduler's rounds: two
-// with the fault still armed (recovery and sweep, then retirement after
-// the overlap), then, the outage over, two more.
+// flow runs the request, the approval and the rotation, then the
+// scheduler's rounds: two with the fault still armed (recovery and sweep,
+// then retirement after the overlap), then, the outage over, two more;
+// then it stops the server, which drains the pool.
 func (fr *faultRun) flow() {
 	t, h := fr.t, fr.h
 	code, body := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID))
-	fr.texts = append(fr.texts, body)
+	fr.keep(body)
 	if code != http.StatusOK {
 		t.Fatalf("rotate: webhook answered %d", code)
 	}
@@ -80,25 +97,34 @@ func (fr *faultRun) flow() {
 			}
 			_, resp := h.invoke(t, adminOID, "inv-approve", "approve", r.ID, r.Digest, nil)
 			b, _ := json.Marshal(resp)
-			fr.texts = append(fr.texts, string(b))
-			if cur, err := h.srv.cfg.Approvals.Get(context.Background(), r.ID); err == nil &&
+			fr.keep(string(b))
+			// A refused click queued nothing; an accepted one that
+			// approved queued the rotation.
+			if cur, _, err := h.state.GetApproval(context.Background(), r.ID); err == nil && resp["statusCode"] == float64(http.StatusOK) &&
 				(cur.State == rotation.ApprovalApproved || cur.State == rotation.ApprovalRunning || cur.State.Final()) && cur.State != rotation.ApprovalRejected {
+				fr.clicked = 1
 				waitFor(t, "the rotation job", func() bool { return fr.jobsDone("rotate") == 1 })
 			}
 		}
 	}
+	h.clock.Advance(25 * time.Hour) // past the test's scheduler lease and every rotation's lease
+	fr.tick()
+	h.clock.Advance(8 * 24 * time.Hour) // past the overlap: retirement
+	fr.tick()
+	fr.f.Settle()
+	fr.tick()
+	h.clock.Advance(time.Hour)
+	fr.tick()
 	if err := h.shutdown(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	ctx := context.Background()
-	h.clock.Advance(25 * time.Hour) // past the test's scheduler lease and every rotation's lease
-	h.srv.tick(ctx)
-	h.clock.Advance(8 * 24 * time.Hour) // past the overlap: retirement
-	h.srv.tick(ctx)
-	fr.f.Settle()
-	h.srv.tick(ctx)
-	h.clock.Advance(time.Hour)
-	h.srv.tick(ctx)
+}
+
+// tick runs one scheduler round and waits for the rotations it queued.
+func (fr *faultRun) tick() {
+	fr.h.srv.tick(context.Background())
+	queued := strings.Count(fr.h.logs.String(), `"msg":"approved rotation queued by the scheduler"`)
+	waitFor(fr.t, "the rotations the scheduler queued", func() bool { return fr.jobsDone("rotate") >= fr.clicked+queued })
 }
 
 // settled asserts rule 2 after the scheduler's rounds and returns

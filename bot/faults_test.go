@@ -144,6 +144,8 @@ var faultRows = []faultRow{
 	{name: "store write (Begin)", op: "store.Begin", write: true, plays: storePlays(true)},
 	{name: "store write (Save)", op: "store.Save", write: true, plays: storePlays(true)},
 	{name: "store read (List)", op: "store.List", plays: storePlays(false)},
+	{name: "approval store write (Update)", op: "approvals.Update", write: true, plays: storePlays(true)},
+	{name: "approval store read (Get)", op: "approvals.Get", plays: storePlays(false)},
 	{name: "connector post (card)", conn: http.MethodPost, plays: connectorPlays()},
 	{name: "connector update (card)", conn: http.MethodPut, plays: connectorPlays()},
 }
@@ -164,6 +166,8 @@ func softDeletedClientID(fr *faultRun) {
 func connectorFault(fr *faultRun, method string, n int, class string) func(*http.Request, []byte) (*http.Response, error) {
 	seen := 0
 	return func(r *http.Request, body []byte) (*http.Response, error) {
+		fr.mu.Lock()
+		defer fr.mu.Unlock()
 		fr.texts = append(fr.texts, string(body))
 		if r.Method != method || bytes.Contains(body, []byte(`"type":"typing"`)) {
 			return nil, nil
@@ -257,7 +261,7 @@ func TestFaultMatrixThroughTheWebhook(t *testing.T) {
 			}
 		}
 	}
-	tally := map[string]int{}
+	tally, partial := map[string]int{}, false
 	cells := map[string]map[string]string{}
 	for _, row := range faultRows {
 		cells[row.name] = map[string]string{}
@@ -295,7 +299,7 @@ func TestFaultMatrixThroughTheWebhook(t *testing.T) {
 				card, text := fr.card()
 				fr.said(row.write && ambiguousClasses[class])
 				fr.audited(settled)
-				fr.h.noSecrets(t, fr.texts...)
+				fr.h.noSecrets(t, fr.kept()...)
 				switch {
 				case settled == "rotated" && card != "rotated" && card != "part-way":
 					t.Errorf("rotated, but the card says %s: %s", card, cardText(text))
@@ -309,18 +313,25 @@ func TestFaultMatrixThroughTheWebhook(t *testing.T) {
 				outcome = settled + "/" + card
 			})
 			cell := "pass"
-			if !ok {
+			switch {
+			case !ok:
 				cell, outcome = "FAIL", "FAIL"
+			case outcome == "": // left out by -run
+				partial = true
 			}
 			tally[outcome]++
 			cells[row.name][class] = cell + " " + outcome
 		}
 	}
+	if partial {
+		return // the table and the tally are for the whole matrix
+	}
 	checkMatrixTable(t, cells, tally)
 	// The tally pins what the faults end in, as a whole: a change means some
 	// pair now ends differently; read its subtest, and change the numbers
 	// only for a change you meant.
-	want := map[string]int{}
+	want := map[string]int{"n/a": 16, "rotated/rotated": 49, "unchanged/expired": 11, "unchanged/failed": 34,
+		"unchanged/rolled-back": 7, "unchanged/told": 3}
 	if fmt.Sprint(tally) != fmt.Sprint(want) {
 		t.Errorf("outcomes %v, want %v", tally, want)
 	}
