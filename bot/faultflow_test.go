@@ -29,8 +29,9 @@ type faultRun struct {
 	mu      sync.Mutex
 	texts   []string // HTTP responses and every body sent to the connector, delivered or not (under mu)
 	reqID   string
-	posted  bool // the approval card reached Teams
-	clicked int  // rotations the approver's click queued (0 or 1)
+	answers []string // the invoke answers: the clicker's own view
+	posted  bool     // the approval card reached Teams
+	clicked int      // rotations the approver's click queued (0 or 1)
 	// beforeClick, when set, runs just before the approver's click.
 	beforeClick func()
 }
@@ -98,6 +99,7 @@ func (fr *faultRun) flow() {
 			_, resp := h.invoke(t, adminOID, "inv-approve", "approve", r.ID, r.Digest, nil)
 			b, _ := json.Marshal(resp)
 			fr.keep(string(b))
+			fr.answers = append(fr.answers, string(b))
 			// A refused click queued nothing; an accepted one that
 			// approved queued the rotation.
 			if cur, _, err := h.state.GetApproval(context.Background(), r.ID); err == nil && resp["statusCode"] == float64(http.StatusOK) &&
@@ -219,14 +221,18 @@ var internalWords = []string{"injected", "#1", "outcome unknown", "status 4", "s
 // was changed.
 func (fr *faultRun) said(ambiguous bool) {
 	t := fr.t
+	texts := fr.answers
 	for _, p := range fr.h.conn.all() {
+		texts = append(texts, p.Raw)
+	}
+	for _, raw := range texts {
 		for _, w := range internalWords {
-			if strings.Contains(p.Raw, w) {
-				t.Errorf("internal words %q reached Teams: %s", w, cardText(p.Raw))
+			if strings.Contains(raw, w) {
+				t.Errorf("internal words %q reached Teams: %s", w, cardText(raw))
 			}
 		}
-		if ambiguous && (strings.Contains(p.Raw, "nothing was changed") || strings.Contains(p.Raw, "before anything was changed")) {
-			t.Errorf("an ambiguous failure told the user nothing was changed: %s", cardText(p.Raw))
+		if ambiguous && (strings.Contains(raw, "nothing was changed") || strings.Contains(raw, "before anything was changed")) {
+			t.Errorf("an ambiguous failure told the user nothing was changed: %s", cardText(raw))
 		}
 	}
 }
