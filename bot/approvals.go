@@ -55,7 +55,7 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-		s.replyText(ctx, in, userMessage(err, in.rid))
+		s.replyText(ctx, in, requestMessage(err, in.rid))
 		return
 	}
 	data := cardData{Ref: in.ref}

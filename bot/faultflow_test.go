@@ -216,11 +216,15 @@ func (fr *faultRun) card() (string, string) {
 var internalWords = []string{"injected", "#1", "outcome unknown", "status 4", "status 5", "HTTP 5", "connection reset",
 	"deadline exceeded", "apps.", "vault.Set", "vault.Get", "store.", "token endpoint", "could not be read", "kv:"}
 
-// said checks what the conversation was told: no internal words, and after
+// said checks what the conversation was told: no internal words; after
 // a failure whose outcome the service left unknown, never that nothing
-// was changed.
+// was changed; and no promise of a journal when no rotation started.
 func (fr *faultRun) said(ambiguous bool) {
 	t := fr.t
+	started := false
+	for _, e := range fr.h.audit.Events() {
+		started = started || e.Type == rotation.EventStarted
+	}
 	texts := fr.answers
 	for _, p := range fr.h.conn.all() {
 		texts = append(texts, p.Raw)
@@ -233,6 +237,9 @@ func (fr *faultRun) said(ambiguous bool) {
 		}
 		if ambiguous && (strings.Contains(raw, "nothing was changed") || strings.Contains(raw, "before anything was changed")) {
 			t.Errorf("an ambiguous failure told the user nothing was changed: %s", cardText(raw))
+		}
+		if !started && strings.Contains(raw, "journaled") {
+			t.Errorf("no rotation started, but the user was told it is journaled: %s", cardText(raw))
 		}
 	}
 }

@@ -144,3 +144,14 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// requestMessage puts a request that could not be opened into words. Its
+// checks only read Azure, and nothing is journaled before the request is
+// opened, so an answer Azure lost is not "journaled" here, as it is for a
+// rotation that stopped part-way.
+func requestMessage(err error, ref string) string {
+	if errors.Is(err, rotation.ErrAmbiguous) {
+		return "Azure did not answer in time while I checked the app and the vault, so I did not open the request. Try again in a few minutes. (reference " + ref + ")"
+	}
+	return userMessage(err, ref)
+}
