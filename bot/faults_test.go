@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -264,77 +265,58 @@ func TestFaultMatrixThroughTheWebhook(t *testing.T) {
 			}
 		}
 	}
-	tally, partial := map[string]int{}, false
 	plain := traceFrom(t, iss, faultRow{}) // the rows without a setup of their own share one trace
+	var mu sync.Mutex
+	outcomes := map[string]string{} // row/class: its outcome, or FAIL
+	t.Run("pairs", func(t *testing.T) {
+		for _, row := range faultRows {
+			calls := plain
+			if row.op != "" && row.setup != nil {
+				calls = traceFrom(t, iss, row)
+			}
+			if row.op != "" && calls[row.op] == 0 {
+				t.Fatalf("%s: the flow never calls %s", row.name, row.op)
+			}
+			for _, class := range faultClasses {
+				if p := row.plays[class]; p.na == "" {
+					t.Run(row.name+"/"+class, func(t *testing.T) {
+						t.Parallel()
+						outcome := "FAIL"
+						defer func() {
+							if t.Failed() {
+								outcome = "FAIL"
+							}
+							mu.Lock()
+							defer mu.Unlock()
+							outcomes[row.name+"/"+class] = outcome
+						}()
+						outcome = runPair(t, iss, row, class, p, calls[row.op], lastPut)
+					})
+				}
+			}
+		}
+	})
+	tally := map[string]int{}
 	cells := map[string]map[string]string{}
 	for _, row := range faultRows {
 		cells[row.name] = map[string]string{}
-		var calls map[string]int
-		if calls = plain; row.op != "" && row.setup != nil {
-			calls = traceFrom(t, iss, row)
-		}
-		if row.op != "" {
-			if calls[row.op] == 0 {
-				t.Fatalf("%s: the flow never calls %s", row.name, row.op)
-			}
-		}
 		for _, class := range faultClasses {
-			p := row.plays[class]
-			if p.na != "" {
+			if row.plays[class].na != "" {
 				cells[row.name][class] = "n/a"
 				tally["n/a"]++
 				continue
 			}
-			var outcome string
-			ok := t.Run(row.name+"/"+class, func(t *testing.T) {
-				f := rotationtest.NewFaults()
-				fr := newFaultRun(t, iss, f)
-				if row.setup != nil {
-					row.setup(fr)
-				}
-				switch {
-				case row.op != "":
-					n := calls[row.op]
-					if row.n != 0 {
-						n = row.n
-					}
-					f.InjectError(rotationtest.Call{Op: row.op, N: n}, p.kind, p.err)
-				case row.conn == http.MethodPost:
-					fr.h.conn.setFault(connectorFault(fr, http.MethodPost, 1, class))
-				default:
-					fr.h.conn.setFault(connectorFault(fr, http.MethodPut, lastPut, class))
-				}
-				fr.flow()
-				settled := fr.settled()
-				card, text := fr.card()
-				fr.said(ambiguousClasses[class])
-				fr.audited(settled)
-				fr.h.noSecrets(t, fr.kept()...)
-				switch {
-				case settled == "rotated" && card != "rotated" && card != "part-way":
-					t.Errorf("rotated, but the card says %s: %s", card, cardText(text))
-				case settled == "unchanged" && card == "rotated":
-					t.Errorf("nothing rotated, but the card says it did")
-				case card == "pending" || card == "rotating" || card == "unknown" || card == "part-way" || card == "none":
-					// "part-way" promises an end that recovery reached: the
-					// card must then say which.
-					t.Errorf("the card never reached a final state: %s: %s", card, cardText(text))
-				}
-				outcome = settled + "/" + card
-			})
-			cell := "pass"
-			switch {
-			case !ok:
-				cell, outcome = "FAIL", "FAIL"
-			case outcome == "": // left out by -run
-				partial = true
+			outcome, ran := outcomes[row.name+"/"+class]
+			if !ran {
+				return // left out by -run: the table and the tally are for the whole matrix
 			}
+			cell := "pass " + outcome
+			if outcome == "FAIL" {
+				cell = "FAIL"
+			}
+			cells[row.name][class] = cell
 			tally[outcome]++
-			cells[row.name][class] = cell + " " + outcome
 		}
-	}
-	if partial {
-		return // the table and the tally are for the whole matrix
 	}
 	checkMatrixTable(t, cells, tally)
 	// The tally pins what the faults end in, as a whole: a change means some
@@ -345,6 +327,46 @@ func TestFaultMatrixThroughTheWebhook(t *testing.T) {
 	if fmt.Sprint(tally) != fmt.Sprint(want) {
 		t.Errorf("outcomes %v, want %v", tally, want)
 	}
+}
+
+// runPair runs one (call, class) pair: the fault injected at call n of
+// row.op (the row's own n when it has one), or at the connector's request
+// of the clean run (the card's post, its last update), and returns the
+// outcome: rule 2's verdict / what the card says.
+func runPair(t *testing.T, iss *botauthtest.Issuer, row faultRow, class string, p play, n, lastPut int) string {
+	f := rotationtest.NewFaults()
+	fr := newFaultRun(t, iss, f)
+	if row.setup != nil {
+		row.setup(fr)
+	}
+	switch {
+	case row.op != "":
+		if row.n != 0 {
+			n = row.n
+		}
+		f.InjectError(rotationtest.Call{Op: row.op, N: n}, p.kind, p.err)
+	case row.conn == http.MethodPost:
+		fr.h.conn.setFault(connectorFault(fr, http.MethodPost, 1, class))
+	default:
+		fr.h.conn.setFault(connectorFault(fr, http.MethodPut, lastPut, class))
+	}
+	fr.flow()
+	settled := fr.settled()
+	card, text := fr.card()
+	fr.said(ambiguousClasses[class])
+	fr.audited(settled)
+	fr.h.noSecrets(t, fr.kept()...)
+	switch {
+	case settled == "rotated" && card != "rotated":
+		t.Errorf("rotated, but the card says %s: %s", card, cardText(text))
+	case settled == "unchanged" && card == "rotated":
+		t.Errorf("nothing rotated, but the card says it did")
+	case card == "pending" || card == "rotating" || card == "unknown" || card == "part-way" || card == "none":
+		// "part-way" promises an end that recovery reached: the card must
+		// then say which.
+		t.Errorf("the card never reached a final state: %s: %s", card, cardText(text))
+	}
+	return settled + "/" + card
 }
 
 // checkMatrixTable renders the rows × classes table and compares it with
