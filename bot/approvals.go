@@ -335,7 +335,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 	}
 	if err != nil {
 		s.log.Info("card decision refused", "request_id", data.RequestID, "verb", verb, "user_oid", in.caller.ObjectID, "error", err)
-		return invokeError(http.StatusForbidden, "Refused", cardMessage(err, in.rid))
+		return invokeError(http.StatusForbidden, "Refused", decisionFailure(err, in.rid))
 	}
 	r = s.adoptCard(ctx, in, r)
 	s.updateShared(ctx, r)

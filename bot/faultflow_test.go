@@ -213,7 +213,7 @@ func (fr *faultRun) card() (string, string) {
 
 // internalWords never reach a card or a reply: the fault's own text, the
 // adapters' and the domain's error words.
-var internalWords = []string{"injected", "#1", "outcome unknown", "status 4", "status 5", "HTTP 5", "connection reset",
+var internalWords = []string{"Something went wrong", "injected", "#1", "outcome unknown", "status 4", "status 5", "HTTP 5", "connection reset",
 	"deadline exceeded", "apps.", "vault.Set", "vault.Get", "store.", "token endpoint", "could not be read", "kv:"}
 
 // said checks what the conversation was told: no internal words; after

@@ -153,5 +153,20 @@ func requestMessage(err error, ref string) string {
 	if errors.Is(err, rotation.ErrAmbiguous) {
 		return "Azure did not answer in time while I checked the app and the vault, so I did not open the request. Try again in a few minutes. (reference " + ref + ")"
 	}
-	return userMessage(err, ref)
+	msg := userMessage(err, ref)
+	if strings.HasPrefix(msg, somethingWent) {
+		return "I could not open the request, so nothing was rotated. Try again in a few minutes; if it fails again, give an administrator the reference " + ref + "."
+	}
+	return msg
+}
+
+// decisionFailure puts a card decision that was not taken into words. A
+// failure without a name (the state store did not answer) may have
+// recorded the decision anyway: the card says what was decided.
+func decisionFailure(err error, ref string) string {
+	msg := cardMessage(err, ref)
+	if strings.HasPrefix(msg, somethingWent) {
+		return "I could not confirm that your decision was recorded. The card shows what was decided; if it still asks, try again. (reference " + ref + ")"
+	}
+	return msg
 }
