@@ -85,3 +85,28 @@ func TestWordsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestAndDecisionFailuresSayWhatHappened: a request whose checks
+// failed says it was not opened (and never that a rotation is journaled);
+// a decision that failed without a name says the card tells what was
+// decided; refusals keep their own words.
+func TestRequestAndDecisionFailuresSayWhatHappened(t *testing.T) {
+	unnamed := errors.New("azure tables: HTTP 503 ServerBusy")
+	cases := []struct {
+		name, got, want string
+	}{
+		{"request, no answer", requestMessage(fmt.Errorf("read app: %w", rotation.ErrAmbiguous), "r1"), "did not open the request"},
+		{"request, unnamed", requestMessage(unnamed, "r1"), "nothing was rotated"},
+		{"request, named", requestMessage(rotation.ErrNotOwner, "r1"), "not an owner"},
+		{"decision, unnamed", decisionFailure(unnamed, "r1"), "card shows what was decided"},
+		{"decision, refused", decisionFailure(rotation.ErrSelfApproval, "r1"), "someone else must approve"},
+	}
+	for _, c := range cases {
+		if !strings.Contains(c.got, c.want) || !strings.Contains(c.got, "r1") {
+			t.Errorf("%s: %q, want %q and the reference", c.name, c.got, c.want)
+		}
+		if strings.Contains(c.got, somethingWent) || strings.Contains(c.got, "journaled") || strings.Contains(c.got, "503") {
+			t.Errorf("%s: %q", c.name, c.got)
+		}
+	}
+}
