@@ -9,10 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/botauthtest"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
+
+// auditConversation is the channel (not the thread) the fault runs use as
+// the audit channel.
+const auditConversation = "19:<channel>@thread.tacv2"
 
 // secretRef is where the harness's catalog stores payments-api's secret.
 var secretRef = rotation.SecretRef{VaultURI: testVault, Name: "payments-api-client-secret"}
@@ -44,6 +49,13 @@ func newFaultRun(t *testing.T, iss *botauthtest.Issuer, f *rotationtest.Faults) 
 	fr := &faultRun{t: t, h: h, f: f}
 	fr.orig, fr.origV = h.dir.AddExisting(payments, "made in the portal", h.clock.Now().Add(90*24*time.Hour))
 	if _, err := h.vault.Set(context.Background(), secretRef, rotation.NewSecret(fr.origV), rotation.SecretProps{}); err != nil {
+		t.Fatal(err)
+	}
+	// The channel is the audit channel: the scheduler's rounds post the
+	// trail there, and the canary must be in none of those posts either.
+	if err := h.state.SetSetting(context.Background(), auditChannelSetting, auditChannel{Ref: activity.ConversationReference{
+		ServiceURL: "https://smba.trafficmanager.net/amer/<tenant-id>/", ChannelID: "msteams", ConversationID: auditConversation,
+		ConversationType: "channel", TenantID: "<tenant-id>", BotID: "28:<bot-app-id>", BotName: "Keyturn"}}); err != nil {
 		t.Fatal(err)
 	}
 	return fr
@@ -191,15 +203,24 @@ var cardStates = []struct{ state, text string }{
 // reached Teams and the conversation was told in words, "none" when
 // nothing reached it.
 func (fr *faultRun) card() (string, string) {
-	var last string
+	var last, words string
+	audit := 0
 	for _, p := range fr.h.conn.all() {
-		if strings.Contains(p.Raw, "AdaptiveCard") && (fr.reqID == "" || strings.Contains(p.Raw, fr.reqID)) {
+		switch {
+		case fr.auditPost(p):
+			audit++
+		case strings.Contains(p.Raw, "AdaptiveCard") && (fr.reqID == "" || strings.Contains(p.Raw, fr.reqID)):
 			last = p.Raw
+		default:
+			words = p.Raw
 		}
 	}
+	if audit == 0 {
+		fr.t.Error("nothing was posted to the audit channel")
+	}
 	if last == "" {
-		if all := fr.h.conn.all(); len(all) > 0 {
-			return "told", all[len(all)-1].Raw // words instead of a card
+		if words != "" {
+			return "told", words // words instead of a card
 		}
 		return "none", ""
 	}
@@ -216,6 +237,11 @@ func (fr *faultRun) card() (string, string) {
 var internalWords = []string{"Something went wrong", "injected", "#1", "outcome unknown", "status 4", "status 5", "HTTP 5", "connection reset",
 	"deadline exceeded", "apps.", "vault.Set", "vault.Get", "store.", "token endpoint", "could not be read", "kv:"}
 
+// auditPost reports whether p is a post to the audit channel.
+func (fr *faultRun) auditPost(p posted) bool {
+	return strings.HasSuffix(p.Path, "/conversations/"+auditConversation+"/activities")
+}
+
 // said checks what the conversation was told: no internal words; after
 // a failure whose outcome the service left unknown, never that nothing
 // was changed; and no promise of a journal when no rotation started.
@@ -227,7 +253,9 @@ func (fr *faultRun) said(ambiguous bool) {
 	}
 	texts := fr.answers
 	for _, p := range fr.h.conn.all() {
-		texts = append(texts, p.Raw)
+		if !fr.auditPost(p) { // the audit trail is for operators: its details are its point
+			texts = append(texts, p.Raw)
+		}
 	}
 	for _, raw := range texts {
 		for _, w := range internalWords {
