@@ -212,9 +212,9 @@ func connectorFault(fr *faultRun, method string, n int, class string) func(*http
 	}
 }
 
-// traceFrom runs the flow with no fault and returns the first call of each
-// op made after the approver's click (or, for an op the rotation does not
-// make, its first call at all), and the number of card posts and updates.
+// traceFrom runs the flow with no fault (and r's setup) and returns the
+// first call of each op made after the approver's click, or, for an op
+// made only before it, its first call at all.
 func traceFrom(t *testing.T, iss *botauthtest.Issuer, r faultRow) (calls map[string]int) {
 	f := rotationtest.NewFaults()
 	fr := newFaultRun(t, iss, f)
