@@ -75,9 +75,9 @@ func (fr *faultRun) kept() []string {
 	return append([]string(nil), fr.texts...)
 }
 
-// jobsDone counts the pool's finished jobs named name, from its log.
-func (fr *faultRun) jobsDone(name string) int {
-	return strings.Count(fr.h.logs.String(), `"msg":"job done","job":"`+name+`"`)
+// jobsDone counts the pool's finished jobs named name in logs.
+func jobsDone(logs, name string) int {
+	return strings.Count(logs, `"msg":"job done","job":"`+name+`"`)
 }
 
 // flow runs the request, the approval and the rotation, then the
@@ -91,7 +91,7 @@ func (fr *faultRun) flow() {
 	if code != http.StatusOK {
 		t.Fatalf("rotate: webhook answered %d", code)
 	}
-	waitFor(t, "the request job", func() bool { return fr.jobsDone("request") == 1 })
+	h.logs.await(t, "the request job", func(logs string) bool { return jobsDone(logs, "request") == 1 })
 	open, err := h.state.ListApprovals(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func (fr *faultRun) flow() {
 			if cur, _, err := h.state.GetApproval(context.Background(), r.ID); err == nil && resp["statusCode"] == float64(http.StatusOK) &&
 				(cur.State == rotation.ApprovalApproved || cur.State == rotation.ApprovalRunning || cur.State.Final()) && cur.State != rotation.ApprovalRejected {
 				fr.clicked = 1
-				waitFor(t, "the rotation job", func() bool { return fr.jobsDone("rotate") == 1 })
+				h.logs.await(t, "the rotation job", func(logs string) bool { return jobsDone(logs, "rotate") == 1 })
 			}
 		}
 	}
@@ -138,7 +138,7 @@ func (fr *faultRun) flow() {
 func (fr *faultRun) tick() {
 	fr.h.srv.tick(context.Background())
 	queued := strings.Count(fr.h.logs.String(), `"msg":"approved rotation queued by the scheduler"`)
-	waitFor(fr.t, "the rotations the scheduler queued", func() bool { return fr.jobsDone("rotate") >= fr.clicked+queued })
+	fr.h.logs.await(fr.t, "the rotations the scheduler queued", func(logs string) bool { return jobsDone(logs, "rotate") >= fr.clicked+queued })
 }
 
 // settled asserts rule 2 after the scheduler's rounds and returns

@@ -214,14 +214,43 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 // syncBuffer is a log sink safe for the pool's goroutines.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	cond *sync.Cond // signalled on every write, once someone awaits
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cond != nil {
+		s.cond.Broadcast()
+	}
 	return s.b.Write(p)
+}
+
+// await blocks until ok holds for the logs written so far, woken by each
+// write rather than by polling; it fails t after 10 s.
+func (s *syncBuffer) await(t testing.TB, what string, ok func(logs string) bool) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cond == nil {
+		s.cond = sync.NewCond(&s.mu)
+	}
+	late := false
+	timer := time.AfterFunc(10*time.Second, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		late = true
+		s.cond.Broadcast()
+	})
+	defer timer.Stop()
+	for !ok(s.b.String()) {
+		if late {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		s.cond.Wait()
+	}
 }
 
 func (s *syncBuffer) String() string {
