@@ -40,10 +40,17 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 	res, rerr := a.Rotator.Rotate(ctx, Request{
 		ID: r.ID, ClientID: r.ClientID, VaultURI: r.VaultURI, ClientIDName: r.ClientIDName, SecretName: r.SecretName,
 		Lifetime: r.Lifetime, Overlap: r.Overlap, RequestedBy: r.RequestedBy.String(), ApprovedBy: r.ApprovedBy(),
+		CheckRetire: r.BindsRetire, RetireKeyID: r.Plan.PreviousKeyID,
 	})
 	r.Result, r.UpdatedAt = res, a.Clock.Now()
 	r.State = ApprovalDone
-	if rerr != nil {
+	switch {
+	case errors.Is(rerr, ErrSuperseded):
+		// Nothing was changed: the card says what was approved, and that
+		// is no longer what would happen.
+		a.auditQuiet(ctx, Event{Type: EventSuperseded, RequestID: r.ID, ClientID: r.ClientID, Vault: r.VaultURI, KeyID: r.Plan.PreviousKeyID, Detail: rerr.Error()})
+		r.State, r.Reason = ApprovalSuperseded, rerr.Error()
+	case rerr != nil:
 		r.State, r.Reason = ApprovalFailed, rerr.Error()
 		if res.State != "" && !res.State.Final() {
 			// Journaled and unfinished: recovery finishes or undoes it,

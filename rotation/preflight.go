@@ -90,6 +90,9 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		return Record{}, false, x, err
 	}
 
+	if prevKey := previousKeyID(app, prev); !dryRun && req.CheckRetire && !strings.EqualFold(prevKey, req.RetireKeyID) {
+		return Record{}, false, x, fmt.Errorf("the vault now holds key %s, not the approved %s: %w", orNothing(prevKey), orNothing(req.RetireKeyID), ErrSuperseded)
+	}
 	id := req.ID
 	if id == "" {
 		id = r.newID()
@@ -220,4 +223,12 @@ func previousKeyID(app App, prev StoredSecret) string {
 
 func personalAccounts(audience string) bool {
 	return audience == "AzureADandPersonalMicrosoftAccount" || audience == "PersonalMicrosoftAccount"
+}
+
+// orNothing names an absent key ID in an error.
+func orNothing(keyID string) string {
+	if keyID == "" {
+		return "(none)"
+	}
+	return keyID
 }
