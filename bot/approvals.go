@@ -22,6 +22,9 @@ type cardData struct {
 	Ref        activity.ConversationReference `json:"ref"`
 	ActivityID string                         `json:"activityId"`
 	Refresh    []string                       `json:"refresh,omitempty"`
+	// Clicked are the Teams IDs of those who decided on the card: their
+	// clients refresh it in every state (see cards.Viewer.FollowFor).
+	Clicked []string `json:"clicked,omitempty"`
 }
 
 func principal(c Caller) rotation.Principal {
@@ -50,12 +53,12 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	s.typing(ctx, in) // the preflight reads Graph and Key Vault
 	r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
 		Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
-		Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
+		Request: rotation.Request{ID: in.rid, ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
 			Lifetime: t.Lifetime, Overlap: t.Overlap},
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-		s.replyText(ctx, in, userMessage(err, in.rid))
+		s.replyText(ctx, in, s.refusalWords(err, in))
 		return
 	}
 	data := cardData{Ref: in.ref}
@@ -122,7 +125,7 @@ func (s *Server) openPolicyRequest(ctx context.Context, ref activity.Conversatio
 // the server either way.
 func (s *Server) sharedCard(r rotation.ApprovalRequest, d cardData) cards.Card {
 	r = forPeople(r)
-	v := cards.Viewer{Now: s.now(), RefreshFor: d.Refresh}
+	v := cards.Viewer{Now: s.now(), RefreshFor: d.Refresh, FollowFor: d.Clicked}
 	if r.State == rotation.ApprovalPending && len(d.Refresh) == 0 {
 		v.CanDecide = true
 	}
@@ -224,6 +227,9 @@ func (s *Server) run(ctx context.Context, id string) {
 	}
 	if r.ID != "" {
 		s.updateShared(ctx, r)
+	}
+	if r.State == rotation.ApprovalDone {
+		s.supersedeStale(ctx, r)
 	}
 	if r.State == rotation.ApprovalDone && s.cfg.Radar != nil {
 		// The app's radar card follows the rotation at the next tick.
@@ -333,6 +339,7 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 		return invokeError(http.StatusForbidden, "Refused", cardMessage(err, in.rid))
 	}
 	r = s.adoptCard(ctx, in, r)
+	r = s.follow(ctx, r, in.act.From.ID)
 	s.updateShared(ctx, r)
 	if run {
 		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.run(ctx, r.ID) }}); err != nil {
@@ -368,7 +375,7 @@ func (s *Server) cardFor(ctx context.Context, in *incoming, r rotation.ApprovalR
 	v := cards.Viewer{ObjectID: in.caller.ObjectID, Now: s.now()}
 	var d cardData
 	_ = json.Unmarshal(r.Card, &d)
-	v.RefreshFor = d.Refresh
+	v.RefreshFor, v.FollowFor = d.Refresh, d.Clicked
 	if r.State == rotation.ApprovalPending && !strings.EqualFold(in.caller.ObjectID, r.RequestedBy.ObjectID) {
 		v.CanDecide = s.mayApprove(ctx, principal(in.caller), r)
 	}

@@ -25,6 +25,8 @@ var words = []struct {
 	{[]error{rotation.ErrSelfApproval}, "You asked for this rotation, so someone else must approve it."},
 	{[]error{rotation.ErrAlreadyApproved}, "You approved this request already; it needs another approver."},
 	{[]error{rotation.ErrExpiredRequest}, "This request expired. Ask again if the rotation is still needed."},
+	{[]error{rotation.ErrSuperseded}, "Another rotation of this app ran first, so this request can no longer be approved. Ask again if a new secret is still needed."},
+	{[]error{rotation.ErrRequestOpen}, "This app has an open request already: approve or reject that one, or wait until it ends."},
 	{[]error{rotation.ErrNotPending}, "This request was decided already."},
 	{[]error{rotation.ErrTampered}, cardMismatch},
 	{[]error{rotation.ErrWrongConversation}, cardMismatch},

@@ -53,6 +53,11 @@ func header(r rotation.ApprovalRequest, state rotation.ApprovalState) []element 
 			title("Request expired", colorWarning),
 			line(plain("It was not approved by "+date(r.ExpiresAt)+". Nothing was changed; ask again to rotate the client secret of "), app, plain(".")),
 		}
+	case rotation.ApprovalSuperseded:
+		return []element{
+			title("Superseded", colorWarning),
+			line(plain("Another rotation of "), app, plain(" changed the secret this request would retire, so it can no longer be approved. Nothing was changed by it; ask again if a new secret is still needed.")),
+		}
 	case rotation.ApprovalFailed:
 		return []element{
 			title("Rotation failed", colorAttention),

@@ -111,6 +111,11 @@ func TestApprovalButtonsAndRefresh(t *testing.T) {
 		{"rejected", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalRejected }), sam, nil, nil, "Rejected"},
 		{"expired", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalExpired }), sam, nil, nil, "Request expired"},
 		{"failed", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalFailed }), sam, nil, nil, "Rotation failed"},
+		{"superseded", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalSuperseded }), sam, nil, nil, "Superseded"},
+		{"done, followed by those who clicked", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalDone }),
+			Viewer{Now: fxViewAt, RefreshFor: fxTeams, FollowFor: []string{"29:clicker"}}, nil, []string{"29:clicker"}, "Client secret rotated"},
+		{"pending, approvers then those who clicked", pending,
+			Viewer{Now: fxViewAt, RefreshFor: fxTeams, FollowFor: []string{"29:clicker", fxTeams[0]}}, nil, append(append([]string(nil), fxTeams...), "29:clicker"), "Approval needed"},
 		{"unknown state", with(func(r *rotation.ApprovalRequest) { r.State = "paused" }), sam, nil, nil, "Approval request"},
 	}
 	for _, tc := range cases {

@@ -202,6 +202,7 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     const text = await card.innerText();
     assert.match(text, /https:\/\/kv-payments\.vault\.azure\.net\/secrets\/payments-api-client-secret\/[0-9a-f]+/);
     assert.match(text, /https:\/\/kv-payments\.vault\.azure\.net\/secrets\/payments-api-client-id\/[0-9a-f]+/);
+    assert.doesNotMatch(text, /Only you can see this version/, "the approver's view follows the card to its end, as everyone's");
     await shot("06-done");
   });
 
