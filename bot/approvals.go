@@ -58,7 +58,7 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-		s.replyText(ctx, in, s.refusalWords(err, in))
+		s.replyText(ctx, in, s.refusalWords(err, in, t))
 		return
 	}
 	data := cardData{Ref: in.ref}
@@ -342,7 +342,8 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 	r = s.follow(ctx, r, in.act.From.ID)
 	s.updateShared(ctx, r)
 	if run {
-		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.run(ctx, r.ID) }}); err != nil {
+		run := func(ctx context.Context) { s.run(rotation.WithRef(ctx, in.rid), r.ID) }
+		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: run}); err != nil {
 			s.log.Error("approved rotation not queued; the scheduler runs it", "request_id", r.ID, "error", err)
 		}
 	}

@@ -85,7 +85,8 @@ func (s *Server) later(ctx context.Context, in *incoming, name string, run func(
 			slot.release()
 			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
 		default:
-			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: run})
+			withRef := func(ctx context.Context) { run(rotation.WithRef(ctx, rid)) }
+			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: withRef})
 		}
 	}()
 	return answer{status: http.StatusOK}
@@ -123,7 +124,7 @@ func (s *Server) onStatus(ctx context.Context, in *incoming, cmd command.Command
 		st, err := s.cfg.Rotations.Status(ctx, t.ClientID, refs...)
 		if err != nil {
 			s.log.Warn("status failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
-			s.replyCard(ctx, in, cards.Error(userMessage(err, in.rid), in.rid))
+			s.replyCard(ctx, in, cards.Error(targetWords(err, t, ""), in.rid))
 			return
 		}
 		s.replyCard(ctx, in, cards.Status(st))

@@ -254,6 +254,9 @@ type teeAuditor struct {
 }
 
 func (a teeAuditor) Record(ctx context.Context, e rotation.Event) error {
+	if e.Ref == "" {
+		e.Ref = rotation.RefFrom(ctx) // as the store does
+	}
 	if err := a.chain.Record(ctx, e); err != nil {
 		return err
 	}

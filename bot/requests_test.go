@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -90,5 +91,50 @@ func TestTheClickersCardFollowsTheRequestToItsEnd(t *testing.T) {
 	_, resp = h.invoke(t, adminOID, "refresh-1", "refresh", id, digest, nil)
 	if resp["statusCode"] != float64(200) || !strings.Contains(fmt.Sprint(resp["value"]), "Rejected") {
 		t.Fatalf("refresh after the end: %v", resp)
+	}
+}
+
+// TestOneReferencePerInteraction: the reference a refusal quotes is the
+// request_id of its log lines and the reference of its audit record.
+func TestOneReferencePerInteraction(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), nobodyID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the refusal", func() bool { return len(h.conn.all()) == 1 })
+	m := refRE.FindStringSubmatch(fmt.Sprint(h.conn.all()[0].Body["text"]))
+	if m == nil {
+		t.Fatalf("no reference in %v", h.conn.all()[0].Body["text"])
+	}
+	ref := m[1]
+	found := false
+	for _, e := range h.audit.Events() {
+		found = found || e.Type == rotation.EventDenied && e.Ref == ref
+	}
+	if !found {
+		t.Fatalf("no denial with reference %s: %+v", ref, h.audit.Events())
+	}
+	if !strings.Contains(h.logs.String(), `"request_id":"`+ref+`"`) {
+		t.Fatalf("no log line with request_id %s", ref)
+	}
+}
+
+var refRE = regexp.MustCompile(`\(reference ([0-9a-f]+)\)`)
+
+// TestAnUnknownClientIDIsExplained: a client ID that is not listed and
+// that the directory does not know gets words, not "not found".
+func TestAnUnknownClientIDIsExplained(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	unknown := "99999999-9999-4999-8999-999999999999"
+	act := withField(t, as(t, fixture(t, "activity/channel_mention.json"), devOID), "text", "<at>Keyturn</at> rotate "+unknown)
+	if code, _ := h.sendSigned(act); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the answer", func() bool { return len(h.conn.all()) == 1 })
+	got := fmt.Sprint(h.conn.all()[0].Body["text"])
+	for _, want := range []string{"I don't know an app with client ID `" + unknown + "`", "not one of the listed apps", "can still be rotated by client ID into an allowed vault"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("answer %q lacks %q", got, want)
+		}
 	}
 }

@@ -219,7 +219,8 @@ func (s *Server) messages(c echo.Context) error {
 	if in == nil {
 		return c.NoContent(status)
 	}
-	a := s.handle(c.Request().Context(), in)
+	// Every audit record of this interaction carries its reference.
+	a := s.handle(rotation.WithRef(c.Request().Context(), in.rid), in)
 	if a.body != nil {
 		return c.JSON(a.status, a.body)
 	}

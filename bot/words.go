@@ -77,8 +77,11 @@ func sentence(err error) string {
 // (rotation.Error).
 func userMessage(err error, ref string) string {
 	var denied *rotation.DeniedError
+	var unknown *UnknownAppError
 	msg := somethingWent
 	switch {
+	case errors.As(err, &unknown):
+		return unknownAppWords(unknown) // nothing happened: nothing to look up
 	case errors.As(err, &denied):
 		msg = deniedMessage(denied)
 	case sentence(err) != "":

@@ -48,10 +48,13 @@ func clock(t, now time.Time) string {
 
 // refusalWords puts a refused rotation request into words for in's
 // conversation.
-func (s *Server) refusalWords(err error, in *incoming) string {
+func (s *Server) refusalWords(err error, in *incoming, t Target) string {
 	var open *rotation.OpenRequestError
-	if errors.As(err, &open) {
+	switch {
+	case errors.As(err, &open):
 		return openRequestWords(open, in.act.Conversation.ID, s.now())
+	case errors.Is(err, rotation.ErrAppNotFound):
+		return targetWords(err, t, in.rid)
 	}
 	return userMessage(err, in.rid)
 }

@@ -246,6 +246,9 @@ func (a *Approvals) ttl() time.Duration {
 
 func (a *Approvals) audit(ctx context.Context, e Event) error {
 	e.Time = a.Clock.Now()
+	if e.Ref == "" {
+		e.Ref = RefFrom(ctx)
+	}
 	if e.Actor == "" {
 		e.Actor = "keyturn"
 	}

@@ -210,6 +210,9 @@ func (r *Rotator) audit(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = r.Clock.Now()
 	}
+	if e.Ref == "" {
+		e.Ref = RefFrom(ctx)
+	}
 	if e.Actor == "" {
 		e.Actor = "keyturn"
 	}
