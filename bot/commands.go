@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -50,8 +49,13 @@ func (s *Server) onMessage(ctx context.Context, in *incoming) answer {
 		return s.onRadarHere(ctx, in)
 	case command.Expiring:
 		return s.onExpiring(ctx, in, cmd)
-	default: // help, unknown verbs, and commands not offered yet
-		return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
+	case command.Help:
+		if !cmd.Unknown {
+			return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
+		}
+		fallthrough
+	default: // words that are no command
+		return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.notUnderstood) })
 	}
 }
 
@@ -142,22 +146,13 @@ func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command
 	return s.later(ctx, in, "retire", func(ctx context.Context) {
 		s.typing(ctx, in)
 		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
-		var lines []string
-		for _, r := range got {
-			reason := r.Reason
-			if r.Outcome == rotation.RetireError {
-				reason = "(see reference " + in.rid + ")" // the error's text is for the logs
-			}
-			lines = append(lines, fmt.Sprintf("- key %s: %s %s", r.KeyID, r.Outcome, reason))
-		}
-		if len(got) == 0 {
-			lines = append(lines, "No retirement is scheduled for "+t.Name+".")
-		}
+		problem := ""
 		if err != nil {
+			// Each failed retirement's own text is for the logs.
 			s.log.Warn("retire failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
-			lines = append(lines, userMessage(err, in.rid))
+			problem = userMessage(err, "")
 		}
-		s.replyText(ctx, in, strings.Join(lines, "\n"))
+		s.replyCard(ctx, in, cards.Retirements(t.Name, got, problem, in.rid))
 	})
 }
 

@@ -122,6 +122,9 @@ type Server struct {
 	ticker func(d time.Duration) (<-chan time.Time, func())
 
 	help connector.Activity // the help card, encoded once: the commonest reply
+	// notUnderstood is the help card that first says the message was no
+	// command, encoded once too.
+	notUnderstood connector.Activity
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -174,7 +177,8 @@ func New(cfg Config) (*Server, error) {
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
 	}
-	s.help = cardActivity(cards.Help(cfg.BotName))
+	s.help = cardActivity(cards.Help(cfg.BotName, helpItems()))
+	s.notUnderstood = cardActivity(cards.NotUnderstood(cfg.BotName, helpItems()))
 	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.Log)
 	s.echo = s.routes()
 	return s, nil

@@ -3,8 +3,11 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/rotation"
 )
 
@@ -63,6 +66,32 @@ func TestEditDistance(t *testing.T) {
 	}{{"", "", 0}, {"a", "", 1}, {"paymets-api", "payments-api", 1}, {"paymenst-api", "payments-api", 1}, {"kitten", "sitting", 3}, {"ab", "ba", 1}} {
 		if got := editDistance(c.a, c.b); got != c.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+	}
+}
+
+// TestHelpListsTheGrammar: the help card lists every command of the
+// grammar, audit here included, and words that are no command are said to
+// be not understood before the list.
+func TestHelpListsTheGrammar(t *testing.T) {
+	base := fixture(t, "activity/channel_mention.json")
+	for _, c := range []struct{ text, title string }{
+		{"<at>Keyturn</at> help", "What I can do"},
+		{"<at>Keyturn</at> rotat payments-api", "I did not understand that"},
+	} {
+		h := newHarness(t, harnessOpts{})
+		if code, _ := h.sendSigned(withField(t, as(t, base, devOID), "text", c.text)); code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+		waitFor(t, "the help card", func() bool { return len(h.conn.all()) == 1 })
+		raw := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(h.conn.all()[0].Raw)
+		if !strings.Contains(raw, c.title) {
+			t.Errorf("%s: no %q in %s", c.text, c.title, raw)
+		}
+		for _, cmd := range command.Commands() {
+			if !strings.Contains(raw, `"`+cmd.Usage+`"`) {
+				t.Errorf("%s: help lacks %s", c.text, cmd.Usage)
+			}
 		}
 	}
 }

@@ -112,6 +112,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		ApprovedBy:      req.ApprovedBy,
 		PreviousVersion: prev.Version,
 		PreviousKeyID:   previousKeyID(app, prev),
+		PreviousHint:    hintOf(app, previousKeyID(app, prev)),
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
@@ -223,6 +224,14 @@ func previousKeyID(app App, prev StoredSecret) string {
 
 func personalAccounts(audience string) bool {
 	return audience == "AzureADandPersonalMicrosoftAccount" || audience == "PersonalMicrosoftAccount"
+}
+
+// hintOf returns the hint of app's credential keyID, or "".
+func hintOf(app App, keyID string) string {
+	if p, ok := app.Password(keyID); ok && keyID != "" {
+		return p.Hint
+	}
+	return ""
 }
 
 // orNothing names an absent key ID in an error.

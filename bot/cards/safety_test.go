@@ -232,6 +232,7 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 	var viewer Viewer
 	m.fill(reflect.ValueOf(&viewer).Elem(), "Viewer")
 	viewer.Now = req.CreatedAt // before ExpiresAt: still pending
+	req.Required = max(req.Required, 1)
 	approval := func(state rotation.ApprovalState, v Viewer) func() Card {
 		return func() Card { r := req; r.State = state; return Approval(r, v) }
 	}
@@ -261,7 +262,9 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
 			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
 			append(s("Status.Unfinished[0].", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
-		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}, nil},
+		{"help", func() Card {
+			return Help(m.mark("help.botName"), []HelpItem{{m.mark("help.usage"), m.mark("help.summary")}}, m.mark("help.example"))
+		}, []string{"help.botName", "help.example", "help.summary", "help.usage"}, nil},
 		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}, nil},
 		{"whoami", func() Card {
 			return WhoAmI(m.mark("whoami.name"), m.mark("whoami.objectID"), m.mark("whoami.tenantID"), []string{m.mark("whoami.roles[0]")})
