@@ -15,7 +15,7 @@ import (
 // audit is `keyturn audit verify` and `keyturn audit show`.
 func (c *cli) audit(ctx context.Context, args []string) int {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "show") {
-		fmt.Fprintln(c.stderr, "usage: keyturn audit verify [--anchor SEQ:HASH] [--checkpoint FILE] | keyturn audit show [--app <client-id>] [--ref <reference>] [--since <RFC 3339 time>] [--until <time>] [--json]")
+		fmt.Fprintln(c.stderr, "usage: keyturn audit verify [--state-dir D] [--anchor SEQ:HASH] [--checkpoint FILE] | keyturn audit show [--state-dir D] [--app <client-id>] [--ref <reference>] [--since <RFC 3339 time>] [--until <time>] [--json]")
 		return exitUsage
 	}
 	fs := c.flags("audit " + args[0])
@@ -24,6 +24,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	since := fs.String("since", "", "only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
 	until := fs.String("until", "", "only events before this time (RFC 3339)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	stateDir := fs.String("state-dir", "", "the state directory to read (default: KEYTURN_STATE_DIR's; the sandbox's is <that>/sandbox)")
 	var anchors []anchor
 	var anchorErrs []string
 	fs.Func("anchor", "verify: SEQ:HASH of a record the trail must still hold, as an audit channel post shows it (repeatable)", func(v string) error {
@@ -36,7 +37,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	})
 	checkpoint := fs.String("checkpoint", "", "verify: a file kept apart from the state store; the trail must still hold the record it names, and it is moved to the trail's last record")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	var from, to time.Time
 	var problems []string
@@ -62,7 +63,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stderr, "error: "+strings.Join(problems, "\nerror: "))
 		return exitUsage
 	}
-	s, code := c.open(ctx)
+	s, code := c.openStore(ctx, *stateDir)
 	if s == nil {
 		return code
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +65,33 @@ func TestAuditShowFindsAReference(t *testing.T) {
 	}
 	if v := f.run(t, env, "audit", "verify"); v.code != exitOK {
 		t.Fatalf("a trail with references does not verify: %s", v.stderr)
+	}
+}
+
+// TestAuditReadsTheStoreWithoutAzure: audit verify and show read only the
+// state store, so they work with no Azure sign-in, against the sandbox's
+// state directory too (--state-dir).
+func TestAuditReadsTheStoreWithoutAzure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	db, err := boltkv.Open(filepath.Join(dir, "keyturn.db"), boltkv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kvstore.New(db, time.Now).Append(context.Background(), rotation.Event{Type: rotation.EventRequested, RequestID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	noLogin := func(context.Context, config, *slog.Logger) (backend, error) {
+		return backend{}, errors.New("DefaultAzureCredential: please run az login")
+	}
+	for _, args := range [][]string{{"audit", "verify", "--state-dir", dir}, {"audit", "show", "--state-dir", dir}} {
+		var out, errb bytes.Buffer
+		env := map[string]string{"KEYTURN_STATE_DIR": t.TempDir()}
+		if code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb, noLogin); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		if !strings.Contains(out.String(), "1 records") && !strings.Contains(out.String(), "rotation.requested") {
+			t.Fatalf("%v: %s", args, out.String())
+		}
 	}
 }

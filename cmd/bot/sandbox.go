@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	addr := fs.String("addr", sandbox.DefaultAddr, "the page's listen address (loopback)")
 	botAddr := fs.String("bot-addr", sandbox.DefaultBotAddr, "the bot's listen address (loopback)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
@@ -86,7 +87,18 @@ func (c *cli) printDemoUsers(ctx context.Context, w *sandbox.World) {
 		case approve:
 			may = "may approve"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Name, u.Title, may)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Name, jobTitle(u.Title), may)
 	}
 	_ = tw.Flush()
+}
+
+// jobTitle is a demo user's title without a trailing "(…)": the tenant
+// file's titles say what the user may do in words, which the banner
+// derives from the roles beside it and must not repeat.
+func jobTitle(title string) string {
+	title = strings.TrimSpace(title)
+	if i := strings.LastIndex(title, " ("); i > 0 && strings.HasSuffix(title, ")") {
+		return title[:i]
+	}
+	return title
 }

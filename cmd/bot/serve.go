@@ -30,7 +30,7 @@ import (
 func (c *cli) serve(ctx context.Context, args []string) int {
 	fs := c.flags("serve")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
