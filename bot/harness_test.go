@@ -271,6 +271,9 @@ type harnessOpts struct {
 	gate      chan struct{}
 	direct    bool // a 0-approval policy: approvers rotate without a second person
 	rolesDown bool // role lookups fail
+	// emulatorAs, in emulator mode, maps Bot Framework Emulator senders
+	// to this object ID in tenant "sandbox-tenant" (as the sandbox does).
+	emulatorAs string
 	// from restarts a bot: the new one shares from's store, tenant, vault,
 	// connector and token issuer, and nothing held in memory.
 	from *harness
@@ -381,6 +384,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	if o.radar {
 		cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
+	}
+	if o.emulatorAs != "" {
+		cfg.Emulator = func(fromID, _ string) (Caller, bool) {
+			return Caller{ObjectID: o.emulatorAs, TenantID: "sandbox-tenant", Name: "Megan Bowen"}, true
+		}
 	}
 	if !o.emulator {
 		if h.iss == nil {

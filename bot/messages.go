@@ -53,7 +53,7 @@ func (s *Server) receive(req *http.Request, rid string) (*incoming, int) {
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "emulator mode serves loopback service URLs only")
 		return nil, http.StatusForbidden
 	}
-	caller := Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name}
+	caller := s.emulatorCaller(act, Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name})
 	if !s.tenantAllowed(caller.TenantID) {
 		s.deny(ctx, caller, "", "activity from tenant "+caller.TenantID+", which is not allowed")
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "tenant not allowed", "tenant_id", caller.TenantID)

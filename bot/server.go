@@ -44,6 +44,12 @@ type Config struct {
 	// are refused with 403 and audited. Empty allows any tenant only in
 	// emulator mode.
 	Tenants []string
+	// Emulator, in emulator mode only (no AppID), says who sends an
+	// activity from the Bot Framework Emulator (channelId "emulator"),
+	// which carries no tenant and no Entra object ID: the sandbox maps it
+	// to its demo tenant and a demo user. Nil leaves such activities
+	// tenant-less, so the tenant allow-list refuses them.
+	Emulator EmulatorIdentity
 	// ServiceURLs is told every serviceUrl that arrived on an
 	// authenticated activity; the connector posts only to those.
 	ServiceURLs *ServiceURLs

@@ -63,6 +63,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	scfg.PolicyPath = w.PolicyFile()                        // audited and logged as serve's is
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
+	scfg.Emulator = emulatorIdentity(t)
 	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {
 		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox", PrincipalID: w.PrincipalID(), Owned: w}, nil
 	}}
@@ -101,4 +102,17 @@ func jobTitle(title string) string {
 		return title[:i]
 	}
 	return title
+}
+
+// emulatorIdentity makes a Bot Framework Emulator sender, which carries no
+// tenant or Entra object ID, one of the demo tenant's users (see
+// sandbox.Tenant.EmulatorUser), in the demo tenant.
+func emulatorIdentity(t *sandbox.Tenant) bot.EmulatorIdentity {
+	return func(fromID, aadObjectID string) (bot.Caller, bool) {
+		u, ok := t.EmulatorUser(fromID, aadObjectID)
+		if !ok {
+			return bot.Caller{}, false
+		}
+		return bot.Caller{ObjectID: u.ObjectID, TenantID: t.Tenant.ID, Name: u.Name}, true
+	}
 }
