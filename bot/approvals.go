@@ -22,8 +22,10 @@ type cardData struct {
 	Ref        activity.ConversationReference `json:"ref"`
 	ActivityID string                         `json:"activityId"`
 	Refresh    []string                       `json:"refresh,omitempty"`
-	// Clicked are the Teams IDs of those who decided on the card: their
-	// clients refresh it in every state (see cards.Viewer.FollowFor).
+	// Clicked are the Teams IDs of those whose own version of the card
+	// differs from everyone's: the requester (told that someone else must
+	// approve) and those who decided on it. Their clients refresh it in
+	// every state (see cards.Viewer.FollowFor).
 	Clicked []string `json:"clicked,omitempty"`
 }
 
@@ -62,6 +64,9 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 		return
 	}
 	data := cardData{Ref: in.ref}
+	if in.act.From.ID != "" {
+		data.Clicked = []string{in.act.From.ID}
+	}
 	if r.State == rotation.ApprovalPending {
 		data.Refresh = s.approverIDs(ctx, in.ref, r)
 	}

@@ -138,3 +138,18 @@ func TestAnUnknownClientIDIsExplained(t *testing.T) {
 		}
 	}
 }
+
+// TestTheRequesterIsToldSomeoneElseMustApprove: the requester's client
+// refreshes the card too, and their own version says why they see no
+// buttons: they asked (even when they may approve).
+func TestTheRequesterIsToldSomeoneElseMustApprove(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	id, digest := h.openCard(t, devOID)
+	if raw := h.conn.all()[0].Raw; !strings.Contains(raw, `"userIds":["29:admin","29:\u003cuser-mri\u003e"]`) {
+		t.Fatalf("the card must refresh for the approver and the requester: %s", raw)
+	}
+	_, resp := h.invoke(t, devOID, "refresh-requester", "refresh", id, digest, nil)
+	if resp["statusCode"] != float64(200) || !strings.Contains(fmt.Sprint(resp["value"]), "You asked for this rotation, so someone else must approve it.") {
+		t.Fatalf("the requester's version: %v", resp)
+	}
+}
