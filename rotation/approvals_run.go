@@ -45,9 +45,10 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 	r.Result, r.UpdatedAt = res, a.Clock.Now()
 	r.State = ApprovalDone
 	switch {
-	case errors.Is(rerr, ErrSuperseded):
+	case errors.Is(rerr, ErrSuperseded), errors.Is(rerr, ErrInProgress):
 		// Nothing was changed: the card says what was approved, and that
-		// is no longer what would happen.
+		// is no longer (or, with another rotation of the app under way,
+		// soon no longer) what would happen.
 		a.auditQuiet(ctx, Event{Type: EventSuperseded, RequestID: r.ID, ClientID: r.ClientID, Vault: r.VaultURI, KeyID: r.Plan.PreviousKeyID, Detail: rerr.Error()})
 		r.State, r.Reason = ApprovalSuperseded, rerr.Error()
 	case rerr != nil:

@@ -122,3 +122,30 @@ func TestARotationSupersedesTheOtherOpenRequests(t *testing.T) {
 		t.Fatalf("superseding twice: %+v %v", again, err)
 	}
 }
+
+// TestARunThatFindsAnotherRotationUnderWayIsSuperseded: two approved
+// requests for one app; when one runs while the other's rotation holds the
+// app, it changes nothing and ends superseded, not failed.
+func TestARunThatFindsAnotherRotationUnderWayIsSuperseded(t *testing.T) {
+	ctx := context.Background()
+	e := newApprovalEnv(t)
+	r, err := e.ask(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, run, err := e.approve(bob, r); err != nil || !run {
+		t.Fatalf("approve: %v %v", run, err)
+	}
+	// Another rotation of the app holds the journal's lock.
+	if err := e.world.store.Begin(ctx, rotation.Record{ID: "other", State: rotation.StatePending, ClientID: clientID, AppObjectID: objectID,
+		DisplayName: "keyturn other", SecretRef: e.secretRef}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ap.Run(ctx, r.ID)
+	if !errors.Is(err, rotation.ErrInProgress) || got.State != rotation.ApprovalSuperseded {
+		t.Fatalf("run beside another rotation: %s %v", got.State, err)
+	}
+	if countEvents(e.world, rotation.EventAdding) != 0 {
+		t.Fatal("a credential was added")
+	}
+}

@@ -56,7 +56,7 @@ func header(r rotation.ApprovalRequest, state rotation.ApprovalState) []element 
 	case rotation.ApprovalSuperseded:
 		return []element{
 			title("Superseded", colorWarning),
-			line(plain("Another rotation of "), app, plain(" changed the secret this request would retire, so it can no longer be approved. Nothing was changed by it; ask again if a new secret is still needed.")),
+			line(plain("Another rotation of "), app, plain(" ran first, so the secret this request would retire is no longer the one its approvers saw, and it can no longer be approved or run. Nothing was changed by it; ask again if a new secret is still needed.")),
 		}
 	case rotation.ApprovalFailed:
 		return []element{
