@@ -403,6 +403,7 @@ func forPeople(r rotation.ApprovalRequest) rotation.ApprovalRequest {
 	default:
 		r.Reason = sentence(rotation.ErrIncomplete)
 	}
+	r.Reason = causeWords(r.Cause, r.Reason)
 	return r
 }
 

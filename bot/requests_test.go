@@ -153,3 +153,27 @@ func TestTheRequesterIsToldSomeoneElseMustApprove(t *testing.T) {
 		t.Fatalf("the requester's version: %v", resp)
 	}
 }
+
+// TestAFailedCardSaysWhyWithTheFix: Keyturn stops being an owner of the
+// app between the request and the approval; the card ends failed with the
+// cause in words and the command that fixes it, never the error's text.
+func TestAFailedCardSaysWhyWithTheFix(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	id, digest := h.openCard(t, devOID)
+	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API"}, false)
+	if _, resp := h.invoke(t, adminOID, "approve-1", "approve", id, digest, nil); resp["statusCode"] != float64(200) {
+		t.Fatalf("approve: %v", resp)
+	}
+	waitFor(t, "the failed card", func() bool {
+		all := h.conn.all()
+		return strings.Contains(all[len(all)-1].Raw, "Rotation failed")
+	})
+	all := h.conn.all()
+	raw := all[len(all)-1].Raw
+	if !strings.Contains(raw, "An owner of the app can add me: az ad app owner add --id "+payments+" --owner-object-id ") {
+		t.Fatalf("the failed card lacks the fix: %s", raw)
+	}
+	if strings.Contains(raw, "does not list Keyturn") || strings.Contains(raw, "keyturn is not an owner") {
+		t.Fatalf("the failed card shows the error's text: %s", raw)
+	}
+}

@@ -102,6 +102,9 @@ type ApprovalRequest struct {
 	BindsRetire bool
 	// SupersededBy is the request whose rotation made this one stale.
 	SupersededBy string
+	// Cause is why the rotation failed (state failed or superseded), for
+	// its card; Reason keeps the error's text for the logs.
+	Cause *Cause
 
 	// The rotation, once run.
 	Result   Result

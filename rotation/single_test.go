@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -147,5 +148,35 @@ func TestARunThatFindsAnotherRotationUnderWayIsSuperseded(t *testing.T) {
 	}
 	if countEvents(e.world, rotation.EventAdding) != 0 {
 		t.Fatal("a credential was added")
+	}
+}
+
+// TestCauseKeepsTheCodesAndTheFix: a failure's cause, stored with its
+// request, gives back an error that wraps the same codes and the fix.
+func TestCauseKeepsTheCodesAndTheFix(t *testing.T) {
+	no := &rotation.NotOwnerError{ClientID: hrClient, PrincipalID: "p"}
+	err := errors.Join(rotation.ErrCompensated, fmt.Errorf("store: %w", rotation.ErrVaultForbidden), no)
+	back := rotation.CauseOf(err).Err()
+	var gotNo *rotation.NotOwnerError
+	for _, code := range []error{rotation.ErrCompensated, rotation.ErrVaultForbidden, rotation.ErrNotOwner} {
+		if !errors.Is(back, code) {
+			t.Errorf("the cause lost %v", code)
+		}
+	}
+	if !errors.As(back, &gotNo) || gotNo.Command() != no.Command() {
+		t.Errorf("the cause lost the fix: %v", back)
+	}
+	if errors.Is(back, rotation.ErrThrottled) || rotation.CauseOf(nil) != nil {
+		t.Error("the cause wraps what the error did not")
+	}
+}
+
+// TestCauseKeepsTheMessageForPeople: what the domain said for people
+// survives the store.
+func TestCauseKeepsTheMessageForPeople(t *testing.T) {
+	err := fmt.Errorf("preflight: %w", rotation.Errorf(rotation.ErrSecretNameNotAllowed, "the secret name %q is not allowed", "bad name"))
+	back := rotation.CauseOf(err).Err()
+	if !errors.Is(back, rotation.ErrSecretNameNotAllowed) || rotation.ErrorMessage(back) != `the secret name "bad name" is not allowed` {
+		t.Fatalf("%v / %q", back, rotation.ErrorMessage(back))
 	}
 }
