@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/rotation"
@@ -93,5 +94,31 @@ func TestHelpListsTheGrammar(t *testing.T) {
 				t.Errorf("%s: help lacks %s", c.text, cmd.Usage)
 			}
 		}
+	}
+}
+
+func TestOpenRequestWordsSayWhereTheCardIs(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 5, 0, 0, time.UTC)
+	open := rotation.ApprovalRequest{ID: "475889dc3a28aee6", State: rotation.ApprovalPending, AppName: "Payments API",
+		RequestedBy: rotation.Principal{Name: "Megan Bowen"}, Conversation: "19:general@thread.tacv2;messageid=100",
+		CreatedAt: now.Add(-5 * time.Minute), ExpiresAt: now.Add(25 * time.Minute)}
+	running := open
+	running.State = rotation.ApprovalRunning
+	for _, c := range []struct {
+		r    rotation.ApprovalRequest
+		conv string
+		want string
+	}{
+		{open, "19:general@thread.tacv2;messageid=100", "A request to rotate Payments API is already open: Megan Bowen asked at 12:00 UTC; its card is above in this conversation (reference 475889dc3a28aee6). Approve or reject that one, or ask again after it expires at 12:30 UTC."},
+		{open, "19:general@thread.tacv2;messageid=200", "A request to rotate Payments API is already open: Megan Bowen asked at 12:00 UTC; its card is in this channel, in the thread where it was asked (reference 475889dc3a28aee6). Approve or reject that one, or ask again after it expires at 12:30 UTC."},
+		{open, "a:1:1chat", "A request to rotate Payments API is already open: Megan Bowen asked at 12:00 UTC; its card is in another conversation (reference 475889dc3a28aee6). Approve or reject that one, or ask again after it expires at 12:30 UTC."},
+		{running, "19:general@thread.tacv2;messageid=100", "A rotation of Payments API is already under way: Megan Bowen asked at 12:00 UTC; its card is above in this conversation (reference 475889dc3a28aee6) and follows it to the end. Ask again once it is done if you still need a new secret."},
+	} {
+		if got := openRequestWords(&rotation.OpenRequestError{Open: c.r}, c.conv, now); got != c.want {
+			t.Errorf("\n got %q\nwant %q", got, c.want)
+		}
+	}
+	if got := clock(now.Add(-48*time.Hour), now); got != "23 Nov 12:05 UTC" {
+		t.Errorf("another day: %q", got)
 	}
 }

@@ -22,7 +22,11 @@ func openRequestWords(e *rotation.OpenRequestError, conversation string, now tim
 		who = r.RequestedBy.ObjectID
 	}
 	where := "its card is above in this conversation"
-	if r.Conversation != conversation {
+	switch {
+	case r.Conversation == conversation:
+	case channelOf(r.Conversation) == channelOf(conversation):
+		where = "its card is in this channel, in the thread where it was asked"
+	default:
 		where = "its card is in another conversation"
 	}
 	asked := who + " asked at " + clock(r.CreatedAt, now)
@@ -57,4 +61,11 @@ func (s *Server) refusalWords(err error, in *incoming, t Target) string {
 		return targetWords(err, t, in.rid)
 	}
 	return userMessage(err, in.rid)
+}
+
+// channelOf is a conversation ID without its thread: a Teams channel's
+// threads are conversations "19:…@thread.tacv2;messageid=<root>".
+func channelOf(conversation string) string {
+	c, _, _ := strings.Cut(conversation, ";messageid=")
+	return c
 }

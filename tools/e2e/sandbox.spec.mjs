@@ -229,6 +229,27 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     assert.match(await retiring.innerText(), /waiting for retirement/);
   });
 
+  await t.test("a second request points to the open one; the requester and the rejecter see the card follow", async () => {
+    await as("megan");
+    await say("@Keyturn rotate payments-api");
+    const card = chat.locator('[data-testid="message"][data-from="bot"]', { hasText: "Approval needed" }).last();
+    await card.waitFor({ timeout: STEP });
+    const id = await card.getAttribute("data-id");
+    const mine = chat.locator(`[data-testid="message"][data-id="${id}"]`);
+    await mine.getByText("You asked for this rotation, so someone else must approve it", { exact: false }).waitFor({ timeout: STEP });
+    await as("isaiah");
+    await say("@Keyturn rotate payments-api");
+    await chat.getByText("is already open", { exact: false }).last().waitFor({ timeout: STEP });
+    await as("adele");
+    const reject = mine.getByRole("button", { name: "Reject" });
+    await reject.waitFor({ timeout: STEP });
+    await reject.click();
+    await mine.getByText("Rejected by", { exact: false }).waitFor({ timeout: STEP });
+    // The rejecter's own version is everyone's card again: no personal frame.
+    await mine.getByText("Only you can see this version", { exact: false }).waitFor({ state: "detached", timeout: STEP });
+    await shot("07b-second-request-and-reject");
+  });
+
   // The page must stay readable at the sizes people use: the chat column and
   // the app-credential table keep a readable width, key IDs are cut with the
   // full value on hover, and sending while scrolled up shows the newest post.
