@@ -159,10 +159,7 @@ func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command
 // whoami answers with the caller's identity and the roles of the policy
 // they hold, as the decision d found them.
 func (s *Server) whoami(ctx context.Context, in *incoming, d rotation.Decision) {
-	var roles []string
-	for _, r := range d.Held {
-		roles = append(roles, r.String())
-	}
+	roles := roleAbilities(s.cfg.Authz.Policy, d.Held)
 	switch {
 	case d.Why != "":
 		roles = []string{"(role lookup failed; reference " + in.rid + ")"}

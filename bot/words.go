@@ -127,7 +127,7 @@ func deniedMessage(e *rotation.DeniedError) string {
 	case len(d.Needs) == 0:
 		return "You may not " + what + ": the policy names no role that may."
 	}
-	return "You may not " + what + ": it needs a role of " + d.Rule + " (" + roleNames(d.Needs) + "); you have: " + orNone(roleNames(d.Held)) + "."
+	return neededRole(d)
 }
 
 // roleNames lists role sources for people: by name where the policy gives

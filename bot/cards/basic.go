@@ -66,11 +66,12 @@ func Welcome(botName string) Card {
 }
 
 // WhoAmI shows the caller as Keyturn authorizes them: the Entra object ID
-// and tenant from the activity, and the roles that grants.
+// and tenant from the activity, and the roles that grants, each a line
+// such as "Application Administrator: may approve rotations, …".
 func WhoAmI(name, objectID, tenantID string, roles []string) Card {
 	roleRuns := make([]textRun, 0, len(roles))
 	for _, r := range roles[:min(len(roles), maxItems)] {
-		roleRuns = append(roleRuns, mono(r))
+		roleRuns = append(roleRuns, plain(r))
 	}
 	roleValue := lines(roleRuns...)
 	if len(roles) == 0 {

@@ -83,7 +83,7 @@ func goldens() map[string]Card {
 		"help_not_understood.json":     NotUnderstood("Keyturn", fxHelp),
 		"help_examples.json":           Help("Keyturn", fxHelp, "rotate payroll-api", "rotate 3f2b8c1d-6a4e-4b7f-9c0d-1e2f3a4b5c6d into kv-payroll-prod", "status payroll-api"),
 		"welcome.json":                 Welcome("Keyturn"),
-		"whoami.json":                  WhoAmI("Alex Doe", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "72f988bf-86f1-41af-91ab-2d7cd011db47", []string{"Keyturn.Rotate", "Keyturn.Approve"}),
+		"whoami.json":                  WhoAmI("Alex Doe", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "72f988bf-86f1-41af-91ab-2d7cd011db47", []string{"Keyturn.Requester: may ask for rotations, check status, list expiring secrets", "sg-payments-owners: may approve, check and retire rotations of payments-api"}),
 		"whoami_no_roles.json":         WhoAmI("Sam Roe", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "72f988bf-86f1-41af-91ab-2d7cd011db47", nil),
 		"error.json":                   Error("You may not rotate this application.", "req-7f3a9c2e"),
 		"error_no_reference.json":      Error("I did not understand that. Type help for the commands.", ""),
