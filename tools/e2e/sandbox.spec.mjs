@@ -163,7 +163,7 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
   await t.test("someone with no Keyturn role is refused", async () => {
     await as("lee");
     await say("@Keyturn rotate payments-api");
-    await chat.getByText("You may not", { exact: false }).last().waitFor({ timeout: STEP });
+    await chat.getByText("Asking for a rotation needs a role that may ask for rotations", { exact: false }).last().waitFor({ timeout: STEP });
     await shot("02-no-role-refused");
   });
 
