@@ -34,7 +34,7 @@ var words = []struct {
 	{[]error{rotation.ErrInvalid}, "That request is not valid; nothing was changed."},
 	{[]error{rotation.ErrAppNotFound}, "I cannot find that app registration. Use its Application (client) ID or a configured alias."},
 	{[]error{rotation.ErrNotOwner}, notOwner + " An administrator can add Keyturn as an owner."},
-	{[]error{rotation.ErrVaultForbidden}, "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."},
+	{[]error{rotation.ErrVaultForbidden}, "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it. An Azure administrator can grant it; `keyturn doctor` prints the exact command."},
 	{[]error{rotation.ErrVaultNotAllowed}, "That vault is not on Keyturn's allowed list."},
 	{[]error{rotation.ErrSecretNameNotAllowed}, "The vault secret name is not allowed by policy."},
 	{[]error{rotation.ErrOwnApp}, "I never rotate my own credentials."},

@@ -23,7 +23,7 @@ func TestFailedCardsSayWhyWithTheFix(t *testing.T) {
 		{"not an owner, before any change", fmt.Errorf("rotate hr-legacy: %w", notOwner), "",
 			"I am not an owner of that app registration, so I may not change it. An owner of the app can add me: az ad app owner add --id 66666666-6666-4666-8666-666666666666 --owner-object-id 00000000-0000-4000-8000-00000000beef"},
 		{"no role on the vault, rolled back", errors.Join(rotation.ErrCompensated, fmt.Errorf("store: 403 Forbidden from https://kv.example/: %w", rotation.ErrVaultForbidden)), rotation.StateRolledBack,
-			"The rotation failed and was rolled back: the app and the vault are as they were. I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."},
+			"The rotation failed and was rolled back: the app and the vault are as they were. I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it. An Azure administrator can grant it; `keyturn doctor` prints the exact command."},
 		{"throttled", fmt.Errorf("add password: 429 Too Many Requests: %w", rotation.ErrThrottled), "",
 			"Azure was busy or unreachable; nothing was changed. Try again in a few minutes."},
 		{"never verified", errors.Join(rotation.ErrCompensated, rotation.ErrVerifyFailed), rotation.StateRolledBack,
