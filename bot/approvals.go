@@ -22,6 +22,11 @@ type cardData struct {
 	Ref        activity.ConversationReference `json:"ref"`
 	ActivityID string                         `json:"activityId"`
 	Refresh    []string                       `json:"refresh,omitempty"`
+	// Clicked are the Teams IDs of those whose own version of the card
+	// differs from everyone's: the requester (told that someone else must
+	// approve) and those who decided on it. Their clients refresh it in
+	// every state (see cards.Viewer.FollowFor).
+	Clicked []string `json:"clicked,omitempty"`
 }
 
 func principal(c Caller) rotation.Principal {
@@ -50,15 +55,18 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	s.typing(ctx, in) // the preflight reads Graph and Key Vault
 	r, err := s.cfg.Approvals.Open(ctx, rotation.Ask{
 		Caller: principal(in.caller), TenantID: in.caller.TenantID, Conversation: in.act.Conversation.ID,
-		Request: rotation.Request{ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
+		Request: rotation.Request{ID: in.rid, ClientID: t.ClientID, VaultURI: t.VaultURI, ClientIDName: t.ClientIDName, SecretName: t.SecretName,
 			Lifetime: t.Lifetime, Overlap: t.Overlap},
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
-		s.replyText(ctx, in, requestMessage(err, in.rid))
+		s.replyText(ctx, in, s.refusalWords(err, in, t))
 		return
 	}
 	data := cardData{Ref: in.ref}
+	if in.act.From.ID != "" {
+		data.Clicked = []string{in.act.From.ID}
+	}
 	if r.State == rotation.ApprovalPending {
 		data.Refresh = s.approverIDs(ctx, in.ref, r)
 	}
@@ -127,7 +135,7 @@ func (s *Server) openPolicyRequest(ctx context.Context, ref activity.Conversatio
 // the server either way.
 func (s *Server) sharedCard(r rotation.ApprovalRequest, d cardData) cards.Card {
 	r = forPeople(r)
-	v := cards.Viewer{Now: s.now(), RefreshFor: d.Refresh}
+	v := cards.Viewer{Now: s.now(), RefreshFor: d.Refresh, FollowFor: d.Clicked}
 	if r.State == rotation.ApprovalPending && len(d.Refresh) == 0 {
 		v.CanDecide = true
 	}
@@ -229,6 +237,9 @@ func (s *Server) run(ctx context.Context, id string) {
 	}
 	if r.ID != "" {
 		s.updateShared(ctx, r)
+	}
+	if r.State == rotation.ApprovalDone {
+		s.supersedeStale(ctx, r)
 	}
 	if r.State == rotation.ApprovalDone && s.cfg.Radar != nil {
 		// The app's radar card follows the rotation at the next tick.
@@ -338,9 +349,11 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 		return invokeError(http.StatusForbidden, "Refused", decisionFailure(err, in.rid))
 	}
 	r = s.adoptCard(ctx, in, r)
+	r = s.follow(ctx, r, in.act.From.ID)
 	s.updateShared(ctx, r)
 	if run {
-		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.run(ctx, r.ID) }}); err != nil {
+		run := func(ctx context.Context) { s.run(rotation.WithRef(ctx, in.rid), r.ID) }
+		if err := s.pool.submit(job{name: "rotate", id: r.ID, timeout: s.cfg.JobTimeout, run: run}); err != nil {
 			s.log.Error("approved rotation not queued; the scheduler runs it", "request_id", r.ID, "error", err)
 		}
 	}
@@ -373,7 +386,7 @@ func (s *Server) cardFor(ctx context.Context, in *incoming, r rotation.ApprovalR
 	v := cards.Viewer{ObjectID: in.caller.ObjectID, Now: s.now()}
 	var d cardData
 	_ = json.Unmarshal(r.Card, &d)
-	v.RefreshFor = d.Refresh
+	v.RefreshFor, v.FollowFor = d.Refresh, d.Clicked
 	if r.State == rotation.ApprovalPending && !strings.EqualFold(in.caller.ObjectID, r.RequestedBy.ObjectID) {
 		v.CanDecide = s.mayApprove(ctx, principal(in.caller), r)
 	}
@@ -387,13 +400,17 @@ func forPeople(r rotation.ApprovalRequest) rotation.ApprovalRequest {
 	if r.State != rotation.ApprovalFailed {
 		return r
 	}
+	// The outcome's words come from the rotation's result; the recorded
+	// cause adds only why. Its outcome codes (ambiguous, incomplete) may
+	// be older than the result: a rotation that stopped part-way and was
+	// then undone by recovery is rolled back, not "journaled".
 	switch {
 	case r.Result.State == rotation.StateRolledBack:
-		r.Reason = sentence(rotation.ErrCompensated)
+		r.Reason = causeWords(withoutOutcome(r.Cause), sentence(rotation.ErrCompensated))
 	case r.Result.State == rotation.StateFailed || r.Result.State == "":
-		r.Reason = failedNoHarm
+		r.Reason = causeWords(withoutOutcome(r.Cause), failedNoHarm)
 	default:
-		r.Reason = sentence(rotation.ErrIncomplete)
+		r.Reason = causeWords(r.Cause, sentence(rotation.ErrIncomplete))
 	}
 	return r
 }

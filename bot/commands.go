@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -50,8 +49,13 @@ func (s *Server) onMessage(ctx context.Context, in *incoming) answer {
 		return s.onRadarHere(ctx, in)
 	case command.Expiring:
 		return s.onExpiring(ctx, in, cmd)
-	default: // help, unknown verbs, and commands not offered yet
-		return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
+	case command.Help:
+		if !cmd.Unknown {
+			return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.help) })
+		}
+		fallthrough
+	default: // words that are no command
+		return s.later(ctx, in, "help", func(ctx context.Context) { s.reply(ctx, in, s.notUnderstood) })
 	}
 }
 
@@ -85,7 +89,8 @@ func (s *Server) later(ctx context.Context, in *incoming, name string, run func(
 			slot.release()
 			s.log.Debug("re-delivered activity ignored", "request_id", rid, "activity_id", activityID)
 		default:
-			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: run})
+			withRef := func(ctx context.Context) { run(rotation.WithRef(ctx, rid)) }
+			slot.submit(job{name: name, id: activityID, timeout: s.cfg.JobTimeout, run: withRef})
 		}
 	}()
 	return answer{status: http.StatusOK}
@@ -123,7 +128,7 @@ func (s *Server) onStatus(ctx context.Context, in *incoming, cmd command.Command
 		st, err := s.cfg.Rotations.Status(ctx, t.ClientID, refs...)
 		if err != nil {
 			s.log.Warn("status failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
-			s.replyCard(ctx, in, cards.Error(userMessage(err, in.rid), in.rid))
+			s.replyCard(ctx, in, cards.Error(targetWords(err, t, ""), in.rid))
 			return
 		}
 		s.replyCard(ctx, in, cards.Status(st))
@@ -141,32 +146,20 @@ func (s *Server) onRetire(ctx context.Context, in *incoming, cmd command.Command
 	return s.later(ctx, in, "retire", func(ctx context.Context) {
 		s.typing(ctx, in)
 		got, err := s.cfg.Rotations.Retire(ctx, rotation.RetireOptions{ClientID: t.ClientID})
-		var lines []string
-		for _, r := range got {
-			reason := r.Reason
-			if r.Outcome == rotation.RetireError {
-				reason = "(see reference " + in.rid + ")" // the error's text is for the logs
-			}
-			lines = append(lines, fmt.Sprintf("- key %s: %s %s", r.KeyID, r.Outcome, reason))
-		}
-		if len(got) == 0 {
-			lines = append(lines, "No retirement is scheduled for "+t.Name+".")
-		}
+		problem := ""
 		if err != nil {
+			// Each failed retirement's own text is for the logs.
 			s.log.Warn("retire failed", "request_id", in.rid, "client_id", t.ClientID, "error", err)
-			lines = append(lines, userMessage(err, in.rid))
+			problem = userMessage(err, "")
 		}
-		s.replyText(ctx, in, strings.Join(lines, "\n"))
+		s.replyCard(ctx, in, cards.Retirements(t.Name, got, problem, in.rid))
 	})
 }
 
 // whoami answers with the caller's identity and the roles of the policy
 // they hold, as the decision d found them.
 func (s *Server) whoami(ctx context.Context, in *incoming, d rotation.Decision) {
-	var roles []string
-	for _, r := range d.Held {
-		roles = append(roles, r.String())
-	}
+	roles := roleAbilities(s.cfg.Authz.Policy, d.Held)
 	switch {
 	case d.Why != "":
 		roles = []string{"(role lookup failed; reference " + in.rid + ")"}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/keyturn/keyturn/bot/activity"
 )
 
 // emulatorRefusal says why, in emulator mode (no App ID, so no token
@@ -56,4 +58,28 @@ func loopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// EmulatorIdentity maps the sender of a Bot Framework Emulator activity
+// (its from.id, and from.aadObjectId when the Emulator was told one) to
+// a caller with an object ID and a tenant. ok false leaves the activity
+// as it came.
+type EmulatorIdentity func(fromID, aadObjectID string) (c Caller, ok bool)
+
+// emulatorChannel is the channelId the Bot Framework Emulator sends.
+const emulatorChannel = "emulator"
+
+// emulatorCaller applies the configured EmulatorIdentity to a tenant-less
+// activity from the Bot Framework Emulator in emulator mode; any other
+// activity keeps c.
+func (s *Server) emulatorCaller(act *activity.Activity, c Caller) Caller {
+	if s.cfg.AppID != "" || s.cfg.Emulator == nil || act.ChannelID != emulatorChannel || c.TenantID != "" {
+		return c
+	}
+	mapped, ok := s.cfg.Emulator(act.From.ID, c.ObjectID)
+	if !ok {
+		return c
+	}
+	s.log.Info("emulator sender mapped", "from_id", act.From.ID, "user_oid", mapped.ObjectID, "tenant_id", mapped.TenantID)
+	return mapped
 }

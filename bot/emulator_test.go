@@ -2,8 +2,10 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +67,33 @@ func TestEmulatorModeRefusesWhatABrowserCanSend(t *testing.T) {
 		t.Fatalf("the emulator's request: status %d", code)
 	}
 	waitFor(t, "the emulator's request to act", func() bool { return len(h.conn.all()) == 1 })
+}
+
+// TestBotFrameworkEmulatorActivity: a message as the Bot Framework
+// Emulator sends it (no tenant, no Entra object ID, its own user ID) is
+// served in emulator mode when the configuration maps Emulator senders
+// (the sandbox does: its demo tenant and a demo user), and refused by the
+// tenant allow-list when it does not.
+func TestBotFrameworkEmulatorActivity(t *testing.T) {
+	body := fixture(t, "activity/emulator_message.json")
+	headers := map[string]string{"Content-Type": "application/json"}
+
+	h := newHarness(t, harnessOpts{emulator: true, tenants: []string{"sandbox-tenant"}, emulatorAs: devOID})
+	if code := h.sendWith(body, headers); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card", func() bool { return len(h.conn.all()) == 1 })
+	p := h.conn.all()[0]
+	if !strings.Contains(p.Raw, "Approval needed") || !strings.HasSuffix(p.Path, "/activities/8c6ebe80-b26f-11f1-9a2b-3f4e5d6c7b8a") {
+		t.Fatalf("reply %s %s", p.Path, p.Raw)
+	}
+	open, _ := h.state.ListApprovals(context.Background())
+	if len(open) != 1 || open[0].RequestedBy.ObjectID != devOID || open[0].TenantID != "sandbox-tenant" {
+		t.Fatalf("request %+v", open)
+	}
+
+	plain := newHarness(t, harnessOpts{emulator: true, tenants: []string{"sandbox-tenant"}})
+	if code := plain.sendWith(body, headers); code != http.StatusForbidden {
+		t.Fatalf("without a mapping: status %d, want 403", code)
+	}
 }

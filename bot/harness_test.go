@@ -319,6 +319,9 @@ type teeAuditor struct {
 }
 
 func (a teeAuditor) Record(ctx context.Context, e rotation.Event) error {
+	if e.Ref == "" {
+		e.Ref = rotation.RefFrom(ctx) // as the store does
+	}
 	if err := a.chain.Record(ctx, e); err != nil {
 		return err
 	}
@@ -333,6 +336,9 @@ type harnessOpts struct {
 	gate      chan struct{}
 	direct    bool // a 0-approval policy: approvers rotate without a second person
 	rolesDown bool // role lookups fail
+	// emulatorAs, in emulator mode, maps Bot Framework Emulator senders
+	// to this object ID in tenant "sandbox-tenant" (as the sandbox does).
+	emulatorAs string
 	// from restarts a bot: the new one shares from's store, tenant, vault,
 	// connector and token issuer, and nothing held in memory.
 	from *harness
@@ -462,6 +468,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	if o.radar {
 		cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
+	}
+	if o.emulatorAs != "" {
+		cfg.Emulator = func(fromID, _ string) (Caller, bool) {
+			return Caller{ObjectID: o.emulatorAs, TenantID: "sandbox-tenant", Name: "Megan Bowen"}, true
+		}
 	}
 	if !o.emulator {
 		if h.iss == nil {

@@ -41,7 +41,8 @@ func (s *Server) receive(req *http.Request, rid string) (*incoming, int) {
 		// to authenticate against (no channel or service URL): refuse.
 		return nil, http.StatusBadRequest
 	}
-	ctx := req.Context()
+	// Every audit record of this interaction carries its reference.
+	ctx := rotation.WithRef(req.Context(), rid)
 	if s.cfg.AppID != "" {
 		if _, err := s.cfg.Auth.Validate(ctx, req.Header.Get("Authorization"), act.ChannelID, act.ServiceURL); err != nil {
 			status := botauth.HTTPStatus(err)
@@ -52,7 +53,7 @@ func (s *Server) receive(req *http.Request, rid string) (*incoming, int) {
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "emulator mode serves loopback service URLs only")
 		return nil, http.StatusForbidden
 	}
-	caller := Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name}
+	caller := s.emulatorCaller(act, Caller{ObjectID: act.CallerObjectID(), TenantID: act.TenantID(), Name: act.From.Name})
 	if !s.tenantAllowed(caller.TenantID) {
 		s.deny(ctx, caller, "", "activity from tenant "+caller.TenantID+", which is not allowed")
 		s.log.Warn("activity refused", "request_id", rid, "status", http.StatusForbidden, "reason", "tenant not allowed", "tenant_id", caller.TenantID)
@@ -118,7 +119,7 @@ func (s *Server) tenantAllowed(tenant string) bool {
 // failure is logged: the refusal stands either way.
 func (s *Server) deny(ctx context.Context, c Caller, clientID, why string) {
 	e := rotation.Decision{Attempt: rotation.Attempt{Who: principal(c), ClientID: clientID}, Why: why}.Event()
-	e.Time = s.now()
+	e.Time, e.Ref = s.now(), rotation.RefFrom(ctx)
 	err := s.cfg.Audit.Record(ctx, e)
 	if err != nil {
 		s.log.Error("audit write failed for a denial", "user_oid", c.ObjectID, "error", err)

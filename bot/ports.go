@@ -46,6 +46,10 @@ type Target struct {
 	SecretName   string
 	Lifetime     time.Duration // zero: the policy's
 	Overlap      time.Duration // zero: the policy's
+	// Listed reports that the app is one the configuration names (by
+	// alias or client ID); an unlisted client ID may still be rotated if
+	// Keyturn owns the app.
+	Listed bool
 }
 
 // Caller is the person behind an activity, as Teams identifies them: the

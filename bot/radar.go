@@ -349,7 +349,8 @@ func (s *Server) radarRequest(ctx context.Context, in *incoming, data cards.Acti
 	if !first {
 		return InvokeResponse{StatusCode: http.StatusOK, Type: InvokeTypeMessage, Value: "Asked already: the request card is in this thread."}
 	}
-	if err := s.pool.submit(job{name: "request", id: in.act.ID, timeout: s.cfg.JobTimeout, run: func(ctx context.Context) { s.openRequest(ctx, in, t) }}); err != nil {
+	open := func(ctx context.Context) { s.openRequest(rotation.WithRef(ctx, in.rid), in, t) }
+	if err := s.pool.submit(job{name: "request", id: in.act.ID, timeout: s.cfg.JobTimeout, run: open}); err != nil {
 		_ = s.cfg.Dedup.Forget(ctx, in.dedupKey())
 		return invokeError(http.StatusServiceUnavailable, "Busy", "Keyturn is busy; try again in a minute. (reference "+in.rid+")")
 	}

@@ -143,7 +143,7 @@ func TestRadarCommandsAndButton(t *testing.T) {
 		return h.conn.all()[len(h.conn.all())-1].Raw
 	}
 
-	if got := say(devOID, "m1", "radar here"); !strings.Contains(got, "You may not radar here") {
+	if got := say(devOID, "m1", "radar here"); !strings.Contains(got, "Making a conversation the radar channel needs a role that may approve rotations") {
 		t.Fatalf("a requester may not choose the radar channel: %s", got)
 	}
 	if got := say(adminOID, "m2", "radar here"); !strings.Contains(got, "now Keyturn's radar channel") {
@@ -162,7 +162,7 @@ func TestRadarCommandsAndButton(t *testing.T) {
 		t.Fatalf("both decisions are audited: configured %v, denied %v", configured, denied)
 	}
 
-	if got := say(nobodyID, "m3", "expiring"); !strings.Contains(got, "You may not list expiring secrets") {
+	if got := say(nobodyID, "m3", "expiring"); !strings.Contains(got, "Listing expiring secrets needs a role that may ask for rotations or approve rotations") {
 		t.Fatalf("no role, no list: %s", got)
 	}
 	if got := say(devOID, "m4", "expiring within 14d"); !strings.Contains(got, "Client secrets expiring within 14 days") || !strings.Contains(got, "Payments API") {

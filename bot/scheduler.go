@@ -283,6 +283,9 @@ func auditLine(r rotation.AuditRecord) string {
 	if e.Detail != "" {
 		fmt.Fprintf(&b, ": %s", e.Detail)
 	}
+	if e.Ref != "" && e.Ref != e.RequestID {
+		fmt.Fprintf(&b, " (reference %s)", e.Ref)
+	}
 	fmt.Fprintf(&b, " [%s]", r.Hash[:min(12, len(r.Hash))])
 	return b.String()
 }

@@ -44,6 +44,12 @@ type Config struct {
 	// are refused with 403 and audited. Empty allows any tenant only in
 	// emulator mode.
 	Tenants []string
+	// Emulator, in emulator mode only (no AppID), says who sends an
+	// activity from the Bot Framework Emulator (channelId "emulator"),
+	// which carries no tenant and no Entra object ID: the sandbox maps it
+	// to its demo tenant and a demo user. Nil leaves such activities
+	// tenant-less, so the tenant allow-list refuses them.
+	Emulator EmulatorIdentity
 	// ServiceURLs is told every serviceUrl that arrived on an
 	// authenticated activity; the connector posts only to those.
 	ServiceURLs *ServiceURLs
@@ -122,6 +128,9 @@ type Server struct {
 	ticker func(d time.Duration) (<-chan time.Time, func())
 
 	help connector.Activity // the help card, encoded once: the commonest reply
+	// notUnderstood is the help card that first says the message was no
+	// command, encoded once too.
+	notUnderstood connector.Activity
 }
 
 // New checks cfg and returns a Server; it starts nothing.
@@ -174,7 +183,8 @@ func New(cfg Config) (*Server, error) {
 	for _, t := range cfg.Tenants {
 		s.tenants[strings.ToLower(t)] = true
 	}
-	s.help = cardActivity(cards.Help(cfg.BotName))
+	s.help = cardActivity(cards.Help(cfg.BotName, helpItems()))
+	s.notUnderstood = cardActivity(cards.NotUnderstood(cfg.BotName, helpItems()))
 	s.pool = newPool(cfg.Workers, cfg.Queue, cfg.Log)
 	s.echo = s.routes()
 	return s, nil
@@ -219,7 +229,8 @@ func (s *Server) messages(c echo.Context) error {
 	if in == nil {
 		return c.NoContent(status)
 	}
-	a := s.handle(c.Request().Context(), in)
+	// Every audit record of this interaction carries its reference.
+	a := s.handle(rotation.WithRef(c.Request().Context(), in.rid), in)
 	if a.body != nil {
 		return c.JSON(a.status, a.body)
 	}

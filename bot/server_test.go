@@ -53,8 +53,8 @@ func TestApprovalFlowInThread(t *testing.T) {
 	if card.Method != http.MethodPost || card.Path != wantPath || card.Auth != "Bearer connector-token" {
 		t.Fatalf("card: %s %s %q", card.Method, card.Path, card.Auth)
 	}
-	if !strings.Contains(card.Raw, `"userIds":["29:admin"]`) || strings.Contains(card.Raw, `"title":"Approve"`) {
-		t.Fatalf("the shared card must refresh for the approver only and carry no buttons: %s", card.Raw)
+	if !strings.Contains(card.Raw, `"userIds":["29:admin","29:\u003cuser-mri\u003e"]`) || strings.Contains(card.Raw, `"title":"Approve"`) {
+		t.Fatalf("the shared card must refresh for the approver and the requester only and carry no buttons: %s", card.Raw)
 	}
 	m := actionRE.FindStringSubmatch(card.Raw)
 	if m == nil {
@@ -250,20 +250,25 @@ func TestCommandsAndRefusals(t *testing.T) {
 		denied          bool
 	}{
 		{"help", "<at>Keyturn</at> help", nobodyID, false, "AdaptiveCard", false},
-		{"whoami", "<at>Keyturn</at> whoami", devOID, false, "requesters", false},
+		{"whoami", "<at>Keyturn</at> whoami", devOID, false, "requesters: may ask for rotations, check status, list expiring secrets", false},
+		{"whoami of an approver", "<at>Keyturn</at> whoami", adminOID, false, "Application Administrator: may approve rotations, check status, retire previous secrets, set the audit channel, set the radar channel, list expiring secrets", false},
+		{"whoami of an app's approver", "<at>Keyturn</at> whoami", payOwnerOID, false, "payments-owners: may approve, check and retire rotations of ", false},
 		{"status", "<at>Keyturn</at> status payments-api", devOID, false, "Payments API", false},
-		{"status without a role", "<at>Keyturn</at> status payments-api", nobodyID, false, "You may not status", true},
+		{"status without a role", "<at>Keyturn</at> status payments-api", nobodyID, false, "Checking status needs a role that may ask for rotations, approve rotations or approve rotations of", true},
 		{"retire nothing", "<at>Keyturn</at> retire payments-api", adminOID, false, "No retirement is scheduled", false},
-		{"retire needs approve", "<at>Keyturn</at> retire payments-api", devOID, false, "You may not retire", true},
+		{"retire needs approve", "<at>Keyturn</at> retire payments-api", devOID, false, "Retiring previous secrets needs a role that may approve rotations", true},
 		{"parse error", "<at>Keyturn</at> rotate", devOID, false, "rotate needs an app", false},
-		{"unknown alias", "<at>Keyturn</at> rotate hr-portal", devOID, false, "not valid", false},
-		{"no role asks", "<at>Keyturn</at> rotate payments-api", nobodyID, false, "You may not do that", true},
-		{"placeholder identity", "<at>Keyturn</at> rotate payments-api", "<user-object-id>", false, "You may not do that", true},
+		{"unknown alias", "<at>Keyturn</at> rotate hr-portal", devOID, false, "I don't know an app called `hr-portal`. Apps I know by name: `payments-api`", false},
+		{"typo", "<at>Keyturn</at> status paymets-api into kv-payments", devOID, false, "too many words", false},
+		{"typo in status", "<at>Keyturn</at> status paymets-api", devOID, false, "Did you mean `payments-api`?", false},
+		{"typo in rotate", "<at>Keyturn</at> rotate paymets-api into kv-payments", devOID, false, "Did you mean `payments-api`?", false},
+		{"no role asks", "<at>Keyturn</at> rotate payments-api", nobodyID, false, "Asking for a rotation needs a role that may ask for rotations (requesters); you have: none.", true},
+		{"placeholder identity", "<at>Keyturn</at> rotate payments-api", "<user-object-id>", false, "your roles could not be checked just now", true},
 		{"role lookup fails", "<at>Keyturn</at> rotate payments-api", devOID, true, "could not be checked", true},
-		{"audit here needs approve", "<at>Keyturn</at> audit here", devOID, false, "You may not audit here", true},
+		{"audit here needs approve", "<at>Keyturn</at> audit here", devOID, false, "Making a conversation the audit channel needs a role that may approve rotations (Application Administrator); you have: requesters.", true},
 		{"status by a per-app approver", "<at>Keyturn</at> status payments-api", payOwnerOID, false, "Payments API", false},
 		{"retire by a per-app approver", "<at>Keyturn</at> retire payments-api", payOwnerOID, false, "No retirement is scheduled", false},
-		{"audit here is not per app", "<at>Keyturn</at> audit here", payOwnerOID, false, "You may not audit here", true},
+		{"audit here is not per app", "<at>Keyturn</at> audit here", payOwnerOID, false, "Making a conversation the audit channel needs a role that may approve rotations (Application Administrator); you have: payments-owners.", true},
 		{"whoami when roles cannot be read", "<at>Keyturn</at> whoami", devOID, true, "role lookup failed", false},
 	}
 	for _, c := range cases {

@@ -31,7 +31,7 @@ func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 	t, ok := c.Apps[key]
 	switch {
 	case ok:
-		t.Name = key
+		t.Name, t.Listed = key, true
 	case rotation.IsGUID(key):
 		// A listed app named by its client ID gets its alias's vault and
 		// secret names, as the radar's Request rotation button names it.
@@ -39,12 +39,12 @@ func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 		aliases := slices.Sorted(maps.Keys(c.Apps)) // the first alias, if several name the app
 		for _, alias := range aliases {
 			if at := c.Apps[alias]; strings.EqualFold(at.ClientID, key) {
-				t, t.Name = at, alias
+				t, t.Name, t.Listed = at, alias, true
 				break
 			}
 		}
 	default:
-		return Target{}, rotation.Errorf(rotation.ErrInvalid, "I don't know an app called %q: use its client ID or one of the aliases %s", clip(key), c.aliases())
+		return Target{}, &UnknownAppError{Typed: clip(key), Near: nearest(key, c.names()), Aliases: c.names()}
 	}
 	if vault != "" {
 		uri, err := c.VaultURI(vault)
@@ -59,16 +59,14 @@ func (c *StaticCatalog) Resolve(app, vault string) (Target, error) {
 	return t, nil
 }
 
-func (c *StaticCatalog) aliases() string {
-	if len(c.Apps) == 0 {
-		return "(none configured)"
-	}
-	var names []string
+// names returns the aliases in order.
+func (c *StaticCatalog) names() []string {
+	names := make([]string, 0, len(c.Apps))
 	for k := range c.Apps {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return names
 }
 
 func clip(s string) string {

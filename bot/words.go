@@ -25,6 +25,8 @@ var words = []struct {
 	{[]error{rotation.ErrSelfApproval}, "You asked for this rotation, so someone else must approve it."},
 	{[]error{rotation.ErrAlreadyApproved}, "You approved this request already; it needs another approver."},
 	{[]error{rotation.ErrExpiredRequest}, "This request expired. Ask again if the rotation is still needed."},
+	{[]error{rotation.ErrSuperseded}, "Another rotation of this app ran first, so this request can no longer be approved. Ask again if a new secret is still needed."},
+	{[]error{rotation.ErrRequestOpen}, "This app has an open request already: approve or reject that one, or wait until it ends."},
 	{[]error{rotation.ErrNotPending}, "This request was decided already."},
 	{[]error{rotation.ErrTampered}, cardMismatch},
 	{[]error{rotation.ErrWrongConversation}, cardMismatch},
@@ -32,7 +34,7 @@ var words = []struct {
 	{[]error{rotation.ErrInvalid}, "That request is not valid; nothing was changed."},
 	{[]error{rotation.ErrAppNotFound}, "I cannot find that app registration. Use its Application (client) ID or a configured alias."},
 	{[]error{rotation.ErrNotOwner}, notOwner + " An administrator can add Keyturn as an owner."},
-	{[]error{rotation.ErrVaultForbidden}, "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it."},
+	{[]error{rotation.ErrVaultForbidden}, "I have no access to that vault: Keyturn needs the Key Vault Secrets Officer role on it. An Azure administrator can grant it; `keyturn doctor` prints the exact command."},
 	{[]error{rotation.ErrVaultNotAllowed}, "That vault is not on Keyturn's allowed list."},
 	{[]error{rotation.ErrSecretNameNotAllowed}, "The vault secret name is not allowed by policy."},
 	{[]error{rotation.ErrOwnApp}, "I never rotate my own credentials."},
@@ -75,8 +77,11 @@ func sentence(err error) string {
 // (rotation.Error).
 func userMessage(err error, ref string) string {
 	var denied *rotation.DeniedError
+	var unknown *UnknownAppError
 	msg := somethingWent
 	switch {
+	case errors.As(err, &unknown):
+		return unknownAppWords(unknown) // nothing happened: nothing to look up
 	case errors.As(err, &denied):
 		msg = deniedMessage(denied)
 	case sentence(err) != "":
@@ -122,7 +127,7 @@ func deniedMessage(e *rotation.DeniedError) string {
 	case len(d.Needs) == 0:
 		return "You may not " + what + ": the policy names no role that may."
 	}
-	return "You may not " + what + ": it needs a role of " + d.Rule + " (" + roleNames(d.Needs) + "); you have: " + orNone(roleNames(d.Held)) + "."
+	return neededRole(d)
 }
 
 // roleNames lists role sources for people: by name where the policy gives

@@ -53,7 +53,7 @@ func TestWordsTable(t *testing.T) {
 			Attempt: rotation.Attempt{Action: policy.ActionStatus}, Rule: "roles.request or roles.approve",
 			Needs: []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g1", Name: "sg-approvers"}, {Kind: rotation.SourceAppRole, ID: "r1"}},
 			Held:  []rotation.RoleSource{{Kind: rotation.SourceGroup, ID: "g2", Name: "sg-payments-owners"}}}},
-			[]string{"You may not status", "roles.request or roles.approve", "sg-approvers, appRole r1", "you have: sg-payments-owners"}},
+			[]string{"Checking status needs a role that may ask for rotations or approve rotations (sg-approvers, appRole r1); you have: sg-payments-owners."}},
 		{"roles unreadable", &rotation.DeniedError{Decision: rotation.Decision{Attempt: rotation.Attempt{Action: rotation.ActionRequest}}, Err: errors.New("graph: 503 at graph.microsoft.com")},
 			[]string{"could not be checked"}},
 		{"unknown", errors.New("dial tcp 10.0.0.1:443: refused"), []string{"Something went wrong"}},

@@ -42,7 +42,7 @@ type cachedGrants struct {
 func (a *Authorizer) Authorize(ctx context.Context, at rotation.Attempt) (rotation.Decision, error) {
 	d, err := a.Check(ctx, at)
 	e := d.Event()
-	e.Time = a.Clock.Now()
+	e.Time, e.Ref = a.Clock.Now(), rotation.RefFrom(ctx)
 	if aerr := a.Audit.Record(ctx, e); aerr != nil && err == nil {
 		return d, fmt.Errorf("%s for %s: %w: %w", e.Type, at.Action, rotation.ErrAuditFailed, aerr)
 	}

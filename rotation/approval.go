@@ -23,12 +23,15 @@ const (
 	ApprovalFailed   ApprovalState = "failed"
 	ApprovalRejected ApprovalState = "rejected"
 	ApprovalExpired  ApprovalState = "expired"
+	// ApprovalSuperseded ends a request made stale by another rotation of
+	// the same app: the secret it would retire is no longer the vault's.
+	ApprovalSuperseded ApprovalState = "superseded"
 )
 
 // Final reports whether s is a final state.
 func (s ApprovalState) Final() bool {
 	switch s {
-	case ApprovalDone, ApprovalFailed, ApprovalRejected, ApprovalExpired:
+	case ApprovalDone, ApprovalFailed, ApprovalRejected, ApprovalExpired, ApprovalSuperseded:
 		return true
 	}
 	return false
@@ -92,6 +95,17 @@ type ApprovalRequest struct {
 
 	Plan Plan // what the rotation would do, as checked when asked
 
+	// BindsRetire reports that Digest also binds Plan.PreviousKeyID, the
+	// credential the rotation retires (requests opened before that binding
+	// existed do not), and that the run refuses when the vault holds
+	// another key by then.
+	BindsRetire bool
+	// SupersededBy is the request whose rotation made this one stale.
+	SupersededBy string
+	// Cause is why the rotation failed (state failed or superseded), for
+	// its card; Reason keeps the error's text for the logs.
+	Cause *Cause
+
 	// The rotation, once run.
 	Result   Result
 	Verified int // progress of the verification: Verified of Needed
@@ -103,11 +117,16 @@ type ApprovalRequest struct {
 }
 
 // ComputeDigest returns the digest binding r to what will happen: tenant,
-// app, vault, secret names, lifetime, overlap and the nonce.
+// app, vault, secret names, lifetime, overlap, the nonce and, when
+// BindsRetire, the key ID of the credential it retires.
 func (r ApprovalRequest) ComputeDigest() string {
 	parts := []string{
 		"keyturn-approval-v1", r.ID, strings.ToLower(r.TenantID), strings.ToLower(r.ClientID), strings.ToLower(r.VaultURI),
 		r.ClientIDName, r.SecretName, strconv.FormatInt(int64(r.Lifetime), 10), strconv.FormatInt(int64(r.Overlap), 10), r.Nonce,
+	}
+	if r.BindsRetire {
+		parts[0] = "keyturn-approval-v2"
+		parts = append(parts, "retire:"+strings.ToLower(r.Plan.PreviousKeyID))
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	return hex.EncodeToString(sum[:])
@@ -140,6 +159,8 @@ func (r ApprovalRequest) checkDecision(digest, conversation string, now time.Tim
 		return ErrTampered
 	case conversation != r.Conversation:
 		return ErrWrongConversation
+	case r.State == ApprovalSuperseded:
+		return fmt.Errorf("%w by %s", ErrSuperseded, r.SupersededBy)
 	case r.State != ApprovalPending:
 		return fmt.Errorf("%w (%s)", ErrNotPending, r.State)
 	case !now.Before(r.ExpiresAt):

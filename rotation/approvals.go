@@ -106,6 +106,9 @@ func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) 
 	if id == "" {
 		id = a.Rotator.newID()
 	}
+	if err := a.refuseSecond(ctx, ask, id); err != nil {
+		return ApprovalRequest{}, err
+	}
 	plan, err := a.Rotator.Plan(ctx, ask.Request)
 	if err != nil {
 		a.denied(ctx, ask.Caller, ActionRequest, ask.Request.ClientID, id, "preflight: "+err.Error())
@@ -122,7 +125,7 @@ func (a *Approvals) Open(ctx context.Context, ask Ask) (ApprovalRequest, error) 
 		Lifetime: ask.Request.Lifetime, Overlap: plan.Overlap,
 		Required: required, Approvers: rule.Approvers,
 		RequestedBy: ask.Caller, Conversation: ask.Conversation, Card: ask.Card, Plan: plan,
-		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(a.ttl()),
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(a.ttl()), BindsRetire: true,
 	}
 	r.Digest = r.ComputeDigest()
 	detail := fmt.Sprintf("into %s as %s; %d approval(s) needed", plan.SecretRef.VaultURI, plan.SecretRef.Name, required)
@@ -243,6 +246,9 @@ func (a *Approvals) ttl() time.Duration {
 
 func (a *Approvals) audit(ctx context.Context, e Event) error {
 	e.Time = a.Clock.Now()
+	if e.Ref == "" {
+		e.Ref = RefFrom(ctx)
+	}
 	if e.Actor == "" {
 		e.Actor = "keyturn"
 	}

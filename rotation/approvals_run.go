@@ -25,6 +25,7 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 		// the request so that its card says so.
 		a.denied(ctx, Principal{ObjectID: "keyturn"}, "", r.ClientID, r.ID, "run: the stored request no longer matches the digest its approvers approved")
 		r.State, r.Reason, r.UpdatedAt = ApprovalFailed, "the stored request no longer matches what was approved", a.Clock.Now()
+		r.Cause = CauseOf(ErrTampered)
 		if _, err := a.Store.UpdateApproval(ctx, r, etag); err != nil {
 			return r, fmt.Errorf("run %s: %w (and ending it: %w)", id, ErrTampered, err)
 		}
@@ -40,10 +41,18 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 	res, rerr := a.Rotator.Rotate(ctx, Request{
 		ID: r.ID, ClientID: r.ClientID, VaultURI: r.VaultURI, ClientIDName: r.ClientIDName, SecretName: r.SecretName,
 		Lifetime: r.Lifetime, Overlap: r.Overlap, RequestedBy: r.RequestedBy.String(), ApprovedBy: r.ApprovedBy(),
+		CheckRetire: r.BindsRetire, RetireKeyID: r.Plan.PreviousKeyID,
 	})
-	r.Result, r.UpdatedAt = res, a.Clock.Now()
+	r.Result, r.UpdatedAt, r.Cause = res, a.Clock.Now(), CauseOf(rerr)
 	r.State = ApprovalDone
-	if rerr != nil {
+	switch {
+	case errors.Is(rerr, ErrSuperseded), errors.Is(rerr, ErrInProgress):
+		// Nothing was changed: the card says what was approved, and that
+		// is no longer (or, with another rotation of the app under way,
+		// soon no longer) what would happen.
+		a.auditQuiet(ctx, Event{Type: EventSuperseded, RequestID: r.ID, ClientID: r.ClientID, Vault: r.VaultURI, KeyID: r.Plan.PreviousKeyID, Detail: rerr.Error()})
+		r.State, r.Reason = ApprovalSuperseded, rerr.Error()
+	case rerr != nil:
 		r.State, r.Reason = ApprovalFailed, rerr.Error()
 		if res.State != "" && !res.State.Final() {
 			// Journaled and unfinished: recovery finishes or undoes it,
@@ -62,7 +71,7 @@ func (a *Approvals) Run(ctx context.Context, id string) (ApprovalRequest, error)
 			err = gerr
 			break
 		}
-		cur.Result, cur.State, cur.Reason, cur.UpdatedAt = r.Result, r.State, r.Reason, r.UpdatedAt
+		cur.Result, cur.State, cur.Reason, cur.UpdatedAt, cur.Cause = r.Result, r.State, r.Reason, r.UpdatedAt, r.Cause
 		r, etag = cur, tag
 	}
 	if err != nil {

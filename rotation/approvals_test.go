@@ -303,7 +303,13 @@ func TestExpireDue(t *testing.T) {
 	e := newApprovalEnv(t)
 	r1, _ := e.ask(alice)
 	e.clock.Advance(20 * time.Minute)
-	r2, _ := e.ask(frank)
+	// One open request per app: the younger one is for another app.
+	e.dir.AddApp(rotation.App{ObjectID: hrObject, ClientID: hrClient, DisplayName: "HR Legacy"}, true)
+	r2, err := e.ap.Open(context.Background(), rotation.Ask{Caller: frank, TenantID: tenant, Conversation: conv,
+		Request: rotation.Request{ClientID: hrClient, VaultURI: vaultURI}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Advance(11 * time.Minute)
 	got, err := e.ap.ExpireDue(context.Background())
 	if err != nil || len(got) != 1 || got[0].ID != r1.ID || got[0].State != rotation.ApprovalExpired {

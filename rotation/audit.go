@@ -45,4 +45,9 @@ type Event struct {
 	Hint      string
 	Vault     string // a secret URI, versioned when known
 	Detail    string
+	// Ref is the reference of the interaction that caused the event (a
+	// Teams message or click), as quoted in the reply and logged as
+	// request_id: the one ID that finds the reply, the log line and the
+	// audit record. Empty for the scheduler's own work.
+	Ref string
 }

@@ -34,6 +34,9 @@ type canonicalEvent struct {
 	Hint      string `json:"hint"`
 	Vault     string `json:"vault"`
 	Detail    string `json:"detail"`
+	// Ref came after the first records were written: omitted when empty,
+	// it leaves their hashes as they were.
+	Ref string `json:"ref,omitempty"`
 }
 
 // ComputeHash returns the hash r.Hash must hold.
@@ -41,7 +44,7 @@ func (r AuditRecord) ComputeHash() string {
 	e := r.Event
 	b, err := json.Marshal(canonicalEvent{V: 1, Seq: r.Seq, Prev: r.Prev, Time: e.Time.UTC().Format(time.RFC3339Nano),
 		Type: string(e.Type), RequestID: e.RequestID, ClientID: e.ClientID, Actor: e.Actor, KeyID: e.KeyID,
-		Hint: e.Hint, Vault: e.Vault, Detail: e.Detail})
+		Hint: e.Hint, Vault: e.Vault, Detail: e.Detail, Ref: e.Ref})
 	if err != nil {
 		panic(fmt.Sprintf("rotation: encode audit record: %v", err)) // strings and ints only: cannot happen
 	}

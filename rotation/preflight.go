@@ -90,6 +90,9 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		return Record{}, false, x, err
 	}
 
+	if prevKey := previousKeyID(app, prev); !dryRun && req.CheckRetire && !strings.EqualFold(prevKey, req.RetireKeyID) {
+		return Record{}, false, x, fmt.Errorf("the vault now holds key %s, not the approved %s: %w", orNothing(prevKey), orNothing(req.RetireKeyID), ErrSuperseded)
+	}
 	id := req.ID
 	if id == "" {
 		id = r.newID()
@@ -109,6 +112,7 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 		ApprovedBy:      req.ApprovedBy,
 		PreviousVersion: prev.Version,
 		PreviousKeyID:   previousKeyID(app, prev),
+		PreviousHint:    hintOf(app, previousKeyID(app, prev)),
 		CreatedAt:       now,
 		UpdatedAt:       now,
 	}
@@ -220,4 +224,20 @@ func previousKeyID(app App, prev StoredSecret) string {
 
 func personalAccounts(audience string) bool {
 	return audience == "AzureADandPersonalMicrosoftAccount" || audience == "PersonalMicrosoftAccount"
+}
+
+// hintOf returns the hint of app's credential keyID, or "".
+func hintOf(app App, keyID string) string {
+	if p, ok := app.Password(keyID); ok && keyID != "" {
+		return p.Hint
+	}
+	return ""
+}
+
+// orNothing names an absent key ID in an error.
+func orNothing(keyID string) string {
+	if keyID == "" {
+		return "(none)"
+	}
+	return keyID
 }

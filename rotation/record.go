@@ -63,6 +63,9 @@ type Record struct {
 	// new secret cannot be verified) and the credential it belonged to.
 	PreviousVersion string
 	PreviousKeyID   string
+	// PreviousHint is the hint of PreviousKeyID's credential, for the
+	// audit records of its retirement.
+	PreviousHint string
 
 	// The new credential, once added.
 	KeyID string

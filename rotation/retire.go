@@ -111,7 +111,7 @@ func (r *Rotator) retireOne(ctx context.Context, rec *Record, early bool, heldKe
 		return nil
 	}
 	e := r.event(rec, EventRetiring, "overlap window ended")
-	e.KeyID, e.Hint = rec.RetireKeyID, ""
+	e.KeyID, e.Hint = rec.RetireKeyID, rec.PreviousHint
 	if err := r.audit(ctx, e); err != nil {
 		return err
 	}

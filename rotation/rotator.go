@@ -81,6 +81,13 @@ type Request struct {
 	Overlap      time.Duration // zero: policy default
 	RequestedBy  string        // who asked (object ID or UPN); never a display name alone
 	ApprovedBy   string        // who approved, if anyone
+	// CheckRetire binds the rotation to the credential it retires: when
+	// the vault's current secret belongs to another credential than
+	// RetireKeyID ("" for none), preflight refuses with ErrSuperseded. An
+	// approved request sets it, so that what its approvers saw is what
+	// happens.
+	CheckRetire bool
+	RetireKeyID string
 }
 
 // Result is what a finished (or resumed) rotation reports. It holds nothing
@@ -205,6 +212,9 @@ func (r *Rotator) progress(p Progress) {
 func (r *Rotator) audit(ctx context.Context, e Event) error {
 	if e.Time.IsZero() {
 		e.Time = r.Clock.Now()
+	}
+	if e.Ref == "" {
+		e.Ref = RefFrom(ctx)
 	}
 	if e.Actor == "" {
 		e.Actor = "keyturn"

@@ -293,7 +293,7 @@ func (r *Rotator) verify(ctx context.Context, rec *Record, secret Secret) error 
 	var errs []error
 	if rec.RetireKeyID != "" {
 		e := r.event(rec, EventRetireSchedule, "after "+rec.RetireAfter.Format(time.RFC3339))
-		e.KeyID = rec.RetireKeyID
+		e.KeyID, e.Hint = rec.RetireKeyID, rec.PreviousHint // the old key with its own hint
 		errs = append(errs, r.audit(ctx, e))
 	}
 	e := r.event(rec, EventCompleted, "")

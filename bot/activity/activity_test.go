@@ -96,6 +96,17 @@ func TestDecodeFixtures(t *testing.T) {
 			teamID:               "19:<team>@thread.tacv2",
 			channelDataChannelID: "19:<channel>@thread.tacv2",
 		},
+		"emulator_message.json": {
+			typ: "message", id: "8c6ebe80-b26f-11f1-9a2b-3f4e5d6c7b8a", channelID: "emulator",
+			serviceURL: "http://localhost:51234",
+			fromID:     "5f3c1f7e-7d1f-4e57-9c7d-0b5a4a1e2f30", fromName: "User",
+			recipientID: "8a4b7a11-b26f-11f1-a8b4-2b1c9f0e3d4c", recipientName: "Bot",
+			convID:      "8a4b7a10-b26f-11f1-a8b4-2b1c9f0e3d4c|livechat",
+			text:        "rotate payments-api",
+			entityTypes: []string{"ClientCapabilities"},
+			locale:      "en-US",
+			timestamp:   time.Date(2026, 12, 4, 19, 55, 12, 345e6, time.UTC),
+		},
 		"action_submit.json": {
 			typ: "message", id: "1771290200001", channelID: "msteams",
 			serviceURL: "https://smba.trafficmanager.net/amer/<tenant-id>/",

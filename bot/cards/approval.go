@@ -73,6 +73,11 @@ type Viewer struct {
 	// put the approvers most likely to act first. With none, or for a
 	// request that is not pending, the card has no refresh.
 	RefreshFor []string
+	// FollowFor lists users whose clients refresh the card in every state,
+	// not only while it is pending: those who clicked a button and so see
+	// their own version, which must follow the request to its end. They
+	// come after RefreshFor in refresh.userIds, within MaxRefreshUsers.
+	FollowFor []string
 }
 
 // Approval shows an approval request as v should see it: a header by state
@@ -124,9 +129,11 @@ func Approval(r rotation.ApprovalRequest, v Viewer) Card {
 	}
 	c := card(body...)
 	c.actions = actions
+	users := v.FollowFor
 	if state == rotation.ApprovalPending {
-		c.refresh = refreshOf(r, v.RefreshFor)
+		users = append(append([]string(nil), v.RefreshFor...), v.FollowFor...)
 	}
+	c.refresh = refreshOf(r, users)
 	return c
 }
 

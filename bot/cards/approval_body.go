@@ -53,6 +53,11 @@ func header(r rotation.ApprovalRequest, state rotation.ApprovalState) []element 
 			title("Request expired", colorWarning),
 			line(plain("It was not approved by "+date(r.ExpiresAt)+". Nothing was changed; ask again to rotate the client secret of "), app, plain(".")),
 		}
+	case rotation.ApprovalSuperseded:
+		return []element{
+			title("Superseded", colorWarning),
+			line(plain("Another rotation of "), app, plain(" ran first, so the secret this request would retire is no longer the one its approvers saw, and it can no longer be approved or run. Nothing was changed by it; ask again if a new secret is still needed.")),
+		}
 	case rotation.ApprovalFailed:
 		return []element{
 			title("Rotation failed", colorAttention),
@@ -72,8 +77,8 @@ func header(r rotation.ApprovalRequest, state rotation.ApprovalState) []element 
 
 // approvedBy names the approvers, then says then.
 func approvedBy(r rotation.ApprovalRequest, then string) richText {
-	if len(r.Approvals) == 0 {
-		return line(plain(strings.TrimSpace("No approval was needed. " + then)))
+	if r.Required <= 0 || len(r.Approvals) == 0 {
+		return line(plain(strings.TrimSpace("No approval needed (policy). " + then)))
 	}
 	shown := r.Approvals[:min(len(r.Approvals), maxItems)]
 	runs := []textRun{plain("Approved by ")}
@@ -119,7 +124,10 @@ func details(r rotation.ApprovalRequest, v Viewer, state rotation.ApprovalState)
 	switch state {
 	case rotation.ApprovalPending:
 		expires := []textRun{plain(date(r.ExpiresAt))}
-		if !v.Now.IsZero() && v.Now.Before(r.ExpiresAt) {
+		// Only a viewer's own version is rebuilt as they look at it (the
+		// refresh); the card everyone shares keeps the time, not a
+		// countdown that would freeze.
+		if v.ObjectID != "" && !v.Now.IsZero() && v.Now.Before(r.ExpiresAt) {
 			expires = append(expires, subtle(plain(" (in "+duration(r.ExpiresAt.Sub(v.Now))+")")))
 		}
 		rows = append(rows, field("Expires", expires...))
@@ -162,8 +170,10 @@ func owners(ps []rotation.Principal) []element {
 
 // approvals is "n of m" and one line per approver.
 func approvals(r rotation.ApprovalRequest) []element {
-	if r.Required <= 0 && len(r.Approvals) == 0 {
-		return []element{line(plain("none needed"))}
+	if r.Required <= 0 {
+		// A 0-approval policy records the requester as the approver (for
+		// the vault's tags); "1 of 0" would misstate it.
+		return []element{line(plain("no approval needed (policy)"))}
 	}
 	out := []element{line(plain(strconv.Itoa(len(r.Approvals)) + " of " + strconv.Itoa(r.Required)))}
 	for _, a := range r.Approvals[:min(len(r.Approvals), maxItems)] {

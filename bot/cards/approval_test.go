@@ -111,6 +111,11 @@ func TestApprovalButtonsAndRefresh(t *testing.T) {
 		{"rejected", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalRejected }), sam, nil, nil, "Rejected"},
 		{"expired", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalExpired }), sam, nil, nil, "Request expired"},
 		{"failed", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalFailed }), sam, nil, nil, "Rotation failed"},
+		{"superseded", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalSuperseded }), sam, nil, nil, "Superseded"},
+		{"done, followed by those who clicked", with(func(r *rotation.ApprovalRequest) { r.State = rotation.ApprovalDone }),
+			Viewer{Now: fxViewAt, RefreshFor: fxTeams, FollowFor: []string{"29:clicker"}}, nil, []string{"29:clicker"}, "Client secret rotated"},
+		{"pending, approvers then those who clicked", pending,
+			Viewer{Now: fxViewAt, RefreshFor: fxTeams, FollowFor: []string{"29:clicker", fxTeams[0]}}, nil, append(append([]string(nil), fxTeams...), "29:clicker"), "Approval needed"},
 		{"unknown state", with(func(r *rotation.ApprovalRequest) { r.State = "paused" }), sam, nil, nil, "Approval request"},
 	}
 	for _, tc := range cases {
@@ -209,11 +214,11 @@ func TestApprovalShowsState(t *testing.T) {
 	}{
 		{"pending", func(r *rotation.ApprovalRequest) {}, []string{
 			"Alex Doe asked to rotate the client secret of Payroll API.", "about 29 Aug 2026 09:30 UTC",
-			fxPrevKey + " is retired 3 days after the new secret is verified", "0 of 2", "3 Mar 2026 09:30 UTC (in 23 hours 50 minutes)",
+			fxPrevKey + " is retired 3 days after the new secret is verified", "0 of 2", "3 Mar 2026 09:30 UTC",
 			"✓ Keyturn can change the application.", "✓ The vault is reachable.", "is soft-deleted and will be recovered",
 			fxPrevKey + " · hint m2P · ends 2 Apr 2026 09:30 UTC · to be retired", "payroll-api-client-id holds the client ID",
 			"Only approvers see Approve and Reject here.",
-		}, []string{"Verifying"}},
+		}, []string{"Verifying", "(in "}},
 		{"no previous secret", func(r *rotation.ApprovalRequest) { r.Plan.PreviousKeyID = "" }, []string{
 			"No previous secret recorded: nothing will be retired.",
 		}, []string{"to be retired"}},
@@ -226,9 +231,12 @@ func TestApprovalShowsState(t *testing.T) {
 		{"approved", func(r *rotation.ApprovalRequest) {
 			r.State, r.Approvals = rotation.ApprovalApproved, []rotation.Approval{{By: fxSam, At: t0}, {By: fxKim, At: t0}}
 		}, []string{"Approved by Sam Roe and Kim Lee. The rotation starts now", "2 of 2", "Kim Lee · " + fxKim.ObjectID}, []string{"Expires"}},
-		{"approved without approvals needed", func(r *rotation.ApprovalRequest) { r.State, r.Required = rotation.ApprovalApproved, 0 }, []string{
-			"No approval was needed. The rotation starts now", "none needed",
-		}, nil},
+		{"approved without approvals needed", func(r *rotation.ApprovalRequest) {
+			// The domain records the requester as the approver under a 0-approval policy.
+			r.State, r.Required, r.Approvals = rotation.ApprovalApproved, 0, []rotation.Approval{{By: r.RequestedBy, At: t0}}
+		}, []string{
+			"No approval needed (policy). The rotation starts now", "no approval needed (policy)",
+		}, []string{"1 of 0", "Approved by"}},
 		{"running, verifying", func(r *rotation.ApprovalRequest) { r.State, r.Verified, r.Needed = rotation.ApprovalRunning, 2, 3 }, []string{
 			"Verifying the new secret (2/3)",
 		}, nil},
@@ -317,5 +325,18 @@ func TestDuration(t *testing.T) {
 		if got := duration(d); got != want {
 			t.Errorf("duration(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestOnlyTheOwnVersionCountsDown: the card everyone shares shows when a
+// request expires; only a viewer's own version, rebuilt by its refresh,
+// adds how long that is from now.
+func TestOnlyTheOwnVersionCountsDown(t *testing.T) {
+	r := fxApproval()
+	if c := Approval(r, Viewer{Now: fxViewAt, RefreshFor: fxTeams}); !shows(t, c, "3 Mar 2026 09:30 UTC") || shows(t, c, "(in ") {
+		t.Errorf("shared card: %s", strings.Join(texts(t, c), "\n"))
+	}
+	if c := Approval(r, Viewer{ObjectID: fxSam.ObjectID, CanDecide: true, Now: fxViewAt}); !shows(t, c, "3 Mar 2026 09:30 UTC (in 23 hours 50 minutes)") {
+		t.Errorf("own version: %s", strings.Join(texts(t, c), "\n"))
 	}
 }

@@ -3,36 +3,41 @@ package cards
 // secretNote is the promise every card about secrets repeats.
 const secretNote = "Keyturn never shows a secret. It writes the new secret straight into Azure Key Vault and shows only the vault URI; applications read the secret from the vault."
 
-// command is one line of the help card.
-type command struct {
-	syntax, what string
-}
-
-// commands are the commands the bot understands (bot/command's grammar).
-var commands = []command{
-	{"help", "Show this list."},
-	{"rotate <app> [into <vault>]", "Create a new client secret for the app, store it in Key Vault (the app's default vault unless you name one), verify it, and retire the previous secret after the overlap window."},
-	{"status <app>", "Show the app's client secrets, the vault secrets Keyturn wrote for it and any unfinished rotation."},
-	{"retire <app>", "Retire the app's previous secrets whose overlap window has ended."},
-	{"whoami", "Show who you are to Keyturn: your name, object ID, tenant and roles."},
+// HelpItem is one command on the help card: its usage ("rotate <app>
+// [into <vault>]") and what it does in a sentence. The bot passes in its
+// grammar's table (bot/command.Commands), the one list of commands.
+type HelpItem struct {
+	Usage, Summary string
 }
 
 // Help is the command list. botName is how users mention the bot in a
 // channel; examples, if any, are shown as example messages (for instance
 // with the aliases configured in this deployment).
-func Help(botName string, examples ...string) Card {
+func Help(botName string, cmds []HelpItem, examples ...string) Card {
+	return help(title("What I can do", ""), botName, cmds, examples)
+}
+
+// NotUnderstood answers a message that is no command: it says so, then
+// lists the commands as Help does.
+func NotUnderstood(botName string, cmds []HelpItem) Card {
+	return help(title("I did not understand that", colorWarning), botName, cmds, nil)
+}
+
+func help(heading element, botName string, cmds []HelpItem, examples []string) Card {
 	body := []element{
-		title("What I can do", ""),
+		heading,
 		line(plain("In a channel, mention "), strong("@"+orNone(botName, "Keyturn")), plain(" before the command; in a chat with me, just type it.")),
 	}
-	items := make([]element, 0, 2*len(commands))
-	for _, c := range commands {
+	items := make([]element, 0, 2*len(cmds))
+	for _, c := range cmds {
 		// The syntax has angle brackets: a TextRun keeps them from being
 		// read as HTML or Markdown.
-		syntax := line(colored(strong(c.syntax), colorAccent))
+		syntax := line(colored(strong(c.Usage), colorAccent))
 		syntax.Inlines[0].FontType = fontMonospace
 		syntax.Spacing = spacingMedium
-		items = append(items, syntax, textBlock{Type: "TextBlock", Text: c.what, Wrap: true, Spacing: "None"})
+		what := line(plain(c.Summary))
+		what.Spacing = "None"
+		items = append(items, syntax, what)
 	}
 	body = append(body, table(true, items...),
 		line(subtle(mono("<app>")), subtle(plain(" is the application (client) ID or its alias; ")),
@@ -61,11 +66,12 @@ func Welcome(botName string) Card {
 }
 
 // WhoAmI shows the caller as Keyturn authorizes them: the Entra object ID
-// and tenant from the activity, and the roles that grants.
+// and tenant from the activity, and the roles that grants, each a line
+// such as "Application Administrator: may approve rotations, …".
 func WhoAmI(name, objectID, tenantID string, roles []string) Card {
 	roleRuns := make([]textRun, 0, len(roles))
 	for _, r := range roles[:min(len(roles), maxItems)] {
-		roleRuns = append(roleRuns, mono(r))
+		roleRuns = append(roleRuns, plain(r))
 	}
 	roleValue := lines(roleRuns...)
 	if len(roles) == 0 {

@@ -79,10 +79,11 @@ func goldens() map[string]Card {
 	unfinished.Error = "rotation incomplete; recovery needed"
 
 	cards := map[string]Card{
-		"help.json":                    Help("Keyturn"),
-		"help_examples.json":           Help("Keyturn", "rotate payroll-api", "rotate 3f2b8c1d-6a4e-4b7f-9c0d-1e2f3a4b5c6d into kv-payroll-prod", "status payroll-api"),
+		"help.json":                    Help("Keyturn", fxHelp),
+		"help_not_understood.json":     NotUnderstood("Keyturn", fxHelp),
+		"help_examples.json":           Help("Keyturn", fxHelp, "rotate payroll-api", "rotate 3f2b8c1d-6a4e-4b7f-9c0d-1e2f3a4b5c6d into kv-payroll-prod", "status payroll-api"),
 		"welcome.json":                 Welcome("Keyturn"),
-		"whoami.json":                  WhoAmI("Alex Doe", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "72f988bf-86f1-41af-91ab-2d7cd011db47", []string{"Keyturn.Rotate", "Keyturn.Approve"}),
+		"whoami.json":                  WhoAmI("Alex Doe", "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", "72f988bf-86f1-41af-91ab-2d7cd011db47", []string{"Keyturn.Requester: may ask for rotations, check status, list expiring secrets", "sg-payments-owners: may approve, check and retire rotations of payments-api"}),
 		"whoami_no_roles.json":         WhoAmI("Sam Roe", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "72f988bf-86f1-41af-91ab-2d7cd011db47", nil),
 		"error.json":                   Error("You may not rotate this application.", "req-7f3a9c2e"),
 		"error_no_reference.json":      Error("I did not understand that. Type help for the commands.", ""),
@@ -92,9 +93,26 @@ func goldens() map[string]Card {
 		"result_rolled_back.json":      RotationResult(rolledBack),
 		"result_unfinished.json":       RotationResult(unfinished),
 		"status.json":                  Status(fxStatus()),
-		"status_empty.json":            Status(rotation.Status{App: rotation.App{ClientID: fxClientID, DisplayName: "New App"}}),
+		"retire.json": Retirements("payroll-api", []rotation.Retirement{
+			{KeyID: fxPrevKey, After: t0, Outcome: rotation.Retired},
+			{KeyID: "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9", After: t0.Add(72 * time.Hour), Outcome: rotation.NotDue, Reason: "overlap window ends"},
+			{KeyID: "1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a", After: t0, Outcome: rotation.Kept},
+			{KeyID: "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b", After: t0, Outcome: rotation.RetireError, Reason: "internal: GET https://graph/... 503"},
+		}, "Azure was busy or unreachable; nothing was changed. Try again in a few minutes.", "7f3a9c2e5b1d4e60"),
+		"retire_none.json":  Retirements("payroll-api", nil, "", "7f3a9c2e5b1d4e60"),
+		"status_empty.json": Status(rotation.Status{App: rotation.App{ClientID: fxClientID, DisplayName: "New App"}}),
 	}
 	maps.Copy(cards, approvalGoldens())
 	maps.Copy(cards, radarGoldens())
 	return cards
+}
+
+// fxHelp is the grammar's table as bot/command.Commands lists it.
+var fxHelp = []HelpItem{
+	{"help", "Show what Keyturn can do."},
+	{"rotate <app> [into <vault>]", "Ask for a new client secret for an app, written straight into Key Vault once approved."},
+	{"status <app>", "Show an app's client secrets, what the vault holds and any pending retirement."},
+	{"retire <app>", "Retire an app's previous secrets whose overlap window has ended."},
+	{"whoami", "Show your Entra object ID, tenant and Keyturn roles."},
+	{"audit here", "Approvers only: post Keyturn's audit trail to this conversation."},
 }

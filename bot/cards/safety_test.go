@@ -232,6 +232,7 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 	var viewer Viewer
 	m.fill(reflect.ValueOf(&viewer).Elem(), "Viewer")
 	viewer.Now = req.CreatedAt // before ExpiresAt: still pending
+	req.Required = max(req.Required, 1)
 	approval := func(state rotation.ApprovalState, v Viewer) func() Card {
 		return func() Card { r := req; r.State = state; return Approval(r, v) }
 	}
@@ -242,7 +243,9 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 			s("Request.RequestedBy.", "Name", "ObjectID")...), append(s("Request.Approvals[0].By.", "Name", "ObjectID"), extra...)...)
 	}
 	planFields := s("Request.Plan.", "Notes[0]", "Owners[0].Name", "Owners[0].ObjectID", "Passwords[0].Hint", "Passwords[0].KeyID", "PreviousKeyID")
-	carriedByPending := []string{"Request.Digest", "Request.ID", "Viewer.RefreshFor[0]"}
+	carriedByPending := []string{"Request.Digest", "Request.ID", "Viewer.FollowFor[0]", "Viewer.RefreshFor[0]"}
+	// Those who clicked keep a refresh in every state (Viewer.FollowFor).
+	followed := []string{"Request.Digest", "Request.ID", "Viewer.FollowFor[0]"}
 
 	cases := []struct {
 		name    string
@@ -259,7 +262,9 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 			s("Status.Credentials[0].", "InVault[0]", "PasswordCredential.DisplayName", "PasswordCredential.Hint", "PasswordCredential.KeyID")...),
 			s("Status.Vault[0].", "ID", "KeyID", "Ref.Name", "Ref.VaultURI")...),
 			append(s("Status.Unfinished[0].", "ID", "RequestedBy", "State"), s("Unread.Ref.", "Name", "VaultURI")...)...), nil},
-		{"help", func() Card { return Help(m.mark("help.botName"), m.mark("help.example")) }, []string{"help.botName", "help.example"}, nil},
+		{"help", func() Card {
+			return Help(m.mark("help.botName"), []HelpItem{{m.mark("help.usage"), m.mark("help.summary")}}, m.mark("help.example"))
+		}, []string{"help.botName", "help.example", "help.summary", "help.usage"}, nil},
 		{"welcome", func() Card { return Welcome(m.mark("welcome.botName")) }, []string{"welcome.botName"}, nil},
 		{"whoami", func() Card {
 			return WhoAmI(m.mark("whoami.name"), m.mark("whoami.objectID"), m.mark("whoami.tenantID"), []string{m.mark("whoami.roles[0]")})
@@ -267,18 +272,19 @@ func TestOutsideDataOnlyInTextRuns(t *testing.T) {
 		{"error", func() Card { return Error(m.mark("error.message"), m.mark("error.referenceID")) }, []string{"error.message", "error.referenceID"}, nil},
 		{"approval pending, approver", approval(rotation.ApprovalPending, viewer), requestFields(planFields...), carriedByPending},
 		{"approval pending, everyone", approval(rotation.ApprovalPending, everyone), requestFields(planFields...), carriedByPending},
-		{"approval approved", approval(rotation.ApprovalApproved, viewer), requestFields(planFields...), nil},
-		{"approval running", approval(rotation.ApprovalRunning, viewer), requestFields(planFields...), nil},
-		{"approval done", approval(rotation.ApprovalDone, viewer), requestFields(s("Request.Result.", "ClientIDURI", "Hint", "KeyID", "PreviousKeyID", "SecretURI")...), nil},
-		{"approval rejected", approval(rotation.ApprovalRejected, viewer), requestFields("Request.Reason", "Request.RejectedBy.Name"), nil},
+		{"approval approved", approval(rotation.ApprovalApproved, viewer), requestFields(planFields...), followed},
+		{"approval running", approval(rotation.ApprovalRunning, viewer), requestFields(planFields...), followed},
+		{"approval done", approval(rotation.ApprovalDone, viewer), requestFields(s("Request.Result.", "ClientIDURI", "Hint", "KeyID", "PreviousKeyID", "SecretURI")...), followed},
+		{"approval rejected", approval(rotation.ApprovalRejected, viewer), requestFields("Request.Reason", "Request.RejectedBy.Name"), followed},
 		{"approval rejected, unnamed", func() Card {
 			r := req
 			r.State, r.RejectedBy.Name = rotation.ApprovalRejected, ""
 			return Approval(r, viewer)
-		}, requestFields("Request.Reason", "Request.RejectedBy.ObjectID"), nil},
-		{"approval expired", approval(rotation.ApprovalExpired, viewer), requestFields(), nil},
-		{"approval failed", approval(rotation.ApprovalFailed, viewer), requestFields("Request.Reason"), nil},
-		{"approval unknown state", func() Card { return Approval(req, viewer) }, requestFields(append(planFields, "Request.State")...), nil},
+		}, requestFields("Request.Reason", "Request.RejectedBy.ObjectID"), followed},
+		{"approval expired", approval(rotation.ApprovalExpired, viewer), requestFields(), followed},
+		{"approval failed", approval(rotation.ApprovalFailed, viewer), requestFields("Request.Reason"), followed},
+		{"approval superseded", approval(rotation.ApprovalSuperseded, viewer), requestFields(), followed},
+		{"approval unknown state", func() Card { return Approval(req, viewer) }, requestFields(append(planFields, "Request.State")...), followed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,14 +15,16 @@ import (
 // audit is `keyturn audit verify` and `keyturn audit show`.
 func (c *cli) audit(ctx context.Context, args []string) int {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "show") {
-		fmt.Fprintln(c.stderr, "usage: keyturn audit verify [--anchor SEQ:HASH] [--checkpoint FILE] | keyturn audit show [--app <client-id>] [--since <RFC 3339 time>] [--until <time>] [--json]")
+		fmt.Fprintln(c.stderr, "usage: keyturn audit verify [--state-dir D] [--anchor SEQ:HASH] [--checkpoint FILE] | keyturn audit show [--state-dir D] [--app <client-id>] [--ref <reference>] [--since <RFC 3339 time>] [--until <time>] [--json]")
 		return exitUsage
 	}
 	fs := c.flags("audit " + args[0])
 	app := fs.String("app", "", "only events of this application (client) ID")
+	ref := fs.String("ref", "", "only events of this reference, as a Teams reply or card quotes it (the interaction's or the request's ID)")
 	since := fs.String("since", "", "only events at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
 	until := fs.String("until", "", "only events before this time (RFC 3339)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	stateDir := fs.String("state-dir", "", "the state directory to read (default: KEYTURN_STATE_DIR's; the sandbox's is <that>/sandbox)")
 	var anchors []anchor
 	var anchorErrs []string
 	fs.Func("anchor", "verify: SEQ:HASH of a record the trail must still hold, as an audit channel post shows it (repeatable)", func(v string) error {
@@ -35,7 +37,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	})
 	checkpoint := fs.String("checkpoint", "", "verify: a file kept apart from the state store; the trail must still hold the record it names, and it is moved to the trail's last record")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	var from, to time.Time
 	var problems []string
@@ -61,7 +63,7 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 		fmt.Fprintln(c.stderr, "error: "+strings.Join(problems, "\nerror: "))
 		return exitUsage
 	}
-	s, code := c.open(ctx)
+	s, code := c.openStore(ctx, *stateDir)
 	if s == nil {
 		return code
 	}
@@ -77,7 +79,8 @@ func (c *cli) audit(ctx context.Context, args []string) int {
 	var out []rotation.AuditRecord
 	for _, r := range recs {
 		e := r.Event
-		if *app != "" && !strings.EqualFold(e.ClientID, *app) || !from.IsZero() && e.Time.Before(from) || !to.IsZero() && !e.Time.Before(to) {
+		if *app != "" && !strings.EqualFold(e.ClientID, *app) || !from.IsZero() && e.Time.Before(from) || !to.IsZero() && !e.Time.Before(to) ||
+			!hasRef(e, *ref) {
 			continue
 		}
 		out = append(out, r)
@@ -113,14 +116,22 @@ type auditRecordJSON struct {
 	Hint      string    `json:"hint,omitempty"`
 	Vault     string    `json:"vault,omitempty"`
 	Detail    string    `json:"detail,omitempty"`
+	Ref       string    `json:"ref,omitempty"`
 	Hash      string    `json:"hash"`
+}
+
+// hasRef reports whether e belongs to reference ref ("" matches all): the
+// interaction that caused it, or the request it is about.
+func hasRef(e rotation.Event, ref string) bool {
+	ref = strings.TrimSpace(ref)
+	return ref == "" || strings.EqualFold(e.Ref, ref) || strings.EqualFold(e.RequestID, ref)
 }
 
 func auditJSON(recs []rotation.AuditRecord) []auditRecordJSON {
 	out := []auditRecordJSON{}
 	for _, r := range recs {
 		e := r.Event
-		out = append(out, auditRecordJSON{r.Seq, e.Time.UTC(), string(e.Type), e.ClientID, e.RequestID, e.Actor, e.KeyID, e.Hint, e.Vault, e.Detail, r.Hash})
+		out = append(out, auditRecordJSON{r.Seq, e.Time.UTC(), string(e.Type), e.ClientID, e.RequestID, e.Actor, e.KeyID, e.Hint, e.Vault, e.Detail, e.Ref, r.Hash})
 	}
 	return out
 }

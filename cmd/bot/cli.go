@@ -84,6 +84,16 @@ func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy
 	return &session{cfg: cfg, rot: rot, backend: b, store: store, ping: ping, state: sc, close: closeAll}, exitOK
 }
 
+// usageExit is the exit code after a command's flags did not parse (or
+// held extra arguments: err nil): 0 when help was asked for (-h, --help),
+// whose usage the flag set printed, else 2.
+func usageExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
+}
+
 func (c *cli) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
@@ -108,7 +118,7 @@ func (c *cli) rotate(ctx context.Context, args []string) int {
 	resume := fs.String("resume", "", "finish or undo the unfinished rotation with this request ID")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return usageExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(c.stderr, "unexpected argument %q\n", fs.Arg(0))
@@ -193,7 +203,7 @@ func (c *cli) recover(ctx context.Context, args []string) int {
 	fs := c.flags("recover")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	s, code := c.open(ctx)
 	if s == nil {
@@ -259,7 +269,7 @@ func (c *cli) retire(ctx context.Context, args []string) int {
 	early := fs.Bool("early", false, "retire before the overlap window ends (the new secret is verified already)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	if *app != "" && !rotation.IsGUID(*app) {
 		fmt.Fprintf(c.stderr, "error: --app %q must be the application (client) ID, a GUID\n", *app)
@@ -294,7 +304,7 @@ func (c *cli) status(ctx context.Context, args []string) int {
 	secretName := fs.String("secret-name", "", "vault secret name of the client secret")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	if !rotation.IsGUID(*app) {
 		fmt.Fprintf(c.stderr, "error: --app %q must be the application (client) ID, a GUID\n", *app)

@@ -43,7 +43,7 @@ func (c *cli) doctor(ctx context.Context, args []string) int {
 	writeProbe := fs.Bool("write-probe", false, "also write, read back and delete a marked secret in every allowed vault")
 	asJSON := fs.Bool("json", false, "print the checklist as JSON")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return usageExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(c.stderr, "unexpected argument %q\n", fs.Arg(0))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	addr := fs.String("addr", sandbox.DefaultAddr, "the page's listen address (loopback)")
 	botAddr := fs.String("bot-addr", sandbox.DefaultBotAddr, "the bot's listen address (loopback)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
@@ -62,6 +63,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	scfg.PolicyPath = w.PolicyFile()                        // audited and logged as serve's is
 	scfg.BotName, scfg.Schedule = t.Bot.Name, 2*time.Second // the audit channel follows within seconds
 	scfg.Addr = *botAddr
+	scfg.Emulator = emulatorIdentity(t)
 	sb := &cli{getenv: c.getenv, stdout: c.stdout, stderr: c.stderr, newBackend: func(context.Context, config, *slog.Logger) (backend, error) {
 		return backend{Apps: w.Applications(), Vault: w.Vault(), Verifier: w.Verifier(), Roles: w.Roles(), Caller: "keyturn sandbox", PrincipalID: w.PrincipalID(), Owned: w}, nil
 	}}
@@ -86,7 +88,31 @@ func (c *cli) printDemoUsers(ctx context.Context, w *sandbox.World) {
 		case approve:
 			may = "may approve"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Name, u.Title, may)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", u.Name, jobTitle(u.Title), may)
 	}
 	_ = tw.Flush()
+}
+
+// jobTitle is a demo user's title without a trailing "(…)": the tenant
+// file's titles say what the user may do in words, which the banner
+// derives from the roles beside it and must not repeat.
+func jobTitle(title string) string {
+	title = strings.TrimSpace(title)
+	if i := strings.LastIndex(title, " ("); i > 0 && strings.HasSuffix(title, ")") {
+		return title[:i]
+	}
+	return title
+}
+
+// emulatorIdentity makes a Bot Framework Emulator sender, which carries no
+// tenant or Entra object ID, one of the demo tenant's users (see
+// sandbox.Tenant.EmulatorUser), in the demo tenant.
+func emulatorIdentity(t *sandbox.Tenant) bot.EmulatorIdentity {
+	return func(fromID, aadObjectID string) (bot.Caller, bool) {
+		u, ok := t.EmulatorUser(fromID, aadObjectID)
+		if !ok {
+			return bot.Caller{}, false
+		}
+		return bot.Caller{ObjectID: u.ObjectID, TenantID: t.Tenant.ID, Name: u.Name}, true
+	}
 }

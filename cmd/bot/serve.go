@@ -30,7 +30,7 @@ import (
 func (c *cli) serve(ctx context.Context, args []string) int {
 	fs := c.flags("serve")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return exitUsage
+		return usageExit(err)
 	}
 	cfg, err := loadConfig(c.getenv)
 	scfg, serr := loadServeConfig(c.getenv, cfg)
@@ -160,7 +160,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		Sender: sender, Members: sender, Rotations: s.rot, Approvals: approvals, Authz: authz,
 		Audit: s.store, State: s.store, Dedup: s.store, Log: log,
 		Catalog: &bot.StaticCatalog{Apps: catalogApps(pc.Apps), DefaultVault: pc.DefaultVault, VaultURI: cfg.Cloud.VaultURI},
-		Now:     clock.Now, BotName: scfg.BotName, Schedule: scfg.Schedule,
+		Now:     clock.Now, BotName: scfg.BotName, Schedule: scfg.Schedule, Emulator: scfg.Emulator,
 		Ready: func(ctx context.Context) error {
 			var errs []error
 			for _, r := range ready {

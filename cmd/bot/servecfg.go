@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyturn/keyturn/bot"
 	"github.com/keyturn/keyturn/policy"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -37,6 +38,9 @@ type serveConfig struct {
 	// sandbox sets them.
 	BotName  string
 	Schedule time.Duration
+	// Emulator maps Bot Framework Emulator senders (the sandbox's demo
+	// users); nil for serve.
+	Emulator bot.EmulatorIdentity
 }
 
 // loadServeConfig reads the Bot Framework variables and Keyturn's serve

@@ -54,6 +54,7 @@ func contractRecord(id, clientID string, state rotation.State, created time.Time
 		ApprovedBy:      "00000000-0000-0000-0000-0000000000b2",
 		PreviousVersion: "0123456789abcdef0123456789abcdef",
 		PreviousKeyID:   "11111111-2222-3333-4444-555555555555",
+		PreviousHint:    "Qx1",
 		KeyID:           "66666666-7777-8888-9999-000000000000",
 		Hint:            "Ab~",
 		Start:           created.Add(time.Second + 1),

@@ -287,7 +287,9 @@
     let personal = false;
     if (ov && ov.revision === m.revision) {
       card = ov.card;
-      personal = true;
+      // Framed only when it differs from what everyone sees: a final card
+      // refreshed for those who clicked is everyone's card.
+      personal = JSON.stringify(ov.card) !== JSON.stringify(a.content);
     } else {
       maybeRefresh(m, a.content);
     }
@@ -326,7 +328,13 @@
       return;
     }
     if (b.type === "application/vnd.microsoft.card.adaptive" && b.value && typeof b.value === "object") {
-      st.overrides.set(userKey(m, user), { revision: m.revision, card: b.value });
+      // The answer is this user's view of the revision they clicked. If
+      // the bot replaced the card since, that newer card (and its refresh)
+      // wins: an older view must not stick to a newer revision.
+      const cur = st.messages.get(key(m));
+      if (!cur || cur.revision === m.revision) {
+        st.overrides.set(userKey(m, user), { revision: m.revision, card: b.value });
+      }
       st.notices.delete(userKey(m, user));
     } else if (b.type === "application/vnd.microsoft.activity.message") {
       setNotice(m, String(b.value), "info");
@@ -358,7 +366,7 @@
         channel: m.channel, user, activityId: m.id, verb: action.verb || "", data: action.data ?? null,
         actionId: action.id || "", trigger: "manual",
       });
-      applyInvoke(st.messages.get(key(m)) || m, user, ans);
+      applyInvoke(m, user, ans);
     } catch (err) {
       setNotice(m, `Something went wrong: ${err.message}`, "error");
     } finally {

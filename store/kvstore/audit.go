@@ -39,6 +39,11 @@ func (s *Store) Append(ctx context.Context, e rotation.Event) (rotation.AuditRec
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
+	if e.Ref == "" {
+		// Whoever records it, a record written on behalf of an
+		// interaction carries its reference (rotation.WithRef).
+		e.Ref = rotation.RefFrom(ctx)
+	}
 	for range 32 {
 		var h head
 		etag, err := s.get(ctx, kv.TableMeta, headKey, &h)

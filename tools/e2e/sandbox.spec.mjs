@@ -163,7 +163,7 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
   await t.test("someone with no Keyturn role is refused", async () => {
     await as("lee");
     await say("@Keyturn rotate payments-api");
-    await chat.getByText("You may not", { exact: false }).last().waitFor({ timeout: STEP });
+    await chat.getByText("Asking for a rotation needs a role that may ask for rotations", { exact: false }).last().waitFor({ timeout: STEP });
     await shot("02-no-role-refused");
   });
 
@@ -202,6 +202,7 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     const text = await card.innerText();
     assert.match(text, /https:\/\/kv-payments\.vault\.azure\.net\/secrets\/payments-api-client-secret\/[0-9a-f]+/);
     assert.match(text, /https:\/\/kv-payments\.vault\.azure\.net\/secrets\/payments-api-client-id\/[0-9a-f]+/);
+    assert.doesNotMatch(text, /Only you can see this version/, "the approver's view follows the card to its end, as everyone's");
     await shot("06-done");
   });
 
@@ -226,6 +227,27 @@ test("the sandbox, end to end in a browser", { timeout: 10 * 60_000 }, async (t)
     const retiring = creds.and(page.locator('[data-role="retiring"]'));
     assert.equal(await retiring.count(), 1, "the previous credential is labelled as waiting for retirement");
     assert.match(await retiring.innerText(), /waiting for retirement/);
+  });
+
+  await t.test("a second request points to the open one; the requester and the rejecter see the card follow", async () => {
+    await as("megan");
+    await say("@Keyturn rotate payments-api");
+    const card = chat.locator('[data-testid="message"][data-from="bot"]', { hasText: "Approval needed" }).last();
+    await card.waitFor({ timeout: STEP });
+    const id = await card.getAttribute("data-id");
+    const mine = chat.locator(`[data-testid="message"][data-id="${id}"]`);
+    await mine.getByText("You asked for this rotation, so someone else must approve it", { exact: false }).waitFor({ timeout: STEP });
+    await as("isaiah");
+    await say("@Keyturn rotate payments-api");
+    await chat.getByText("is already open", { exact: false }).last().waitFor({ timeout: STEP });
+    await as("adele");
+    const reject = mine.getByRole("button", { name: "Reject" });
+    await reject.waitFor({ timeout: STEP });
+    await reject.click();
+    await mine.getByText("Rejected by", { exact: false }).waitFor({ timeout: STEP });
+    // The rejecter's own version is everyone's card again: no personal frame.
+    await mine.getByText("Only you can see this version", { exact: false }).waitFor({ state: "detached", timeout: STEP });
+    await shot("07b-second-request-and-reject");
   });
 
   // The page must stay readable at the sizes people use: the chat column and
