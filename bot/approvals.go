@@ -60,6 +60,7 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	})
 	if err != nil {
 		s.log.Warn("rotation request refused", "request_id", in.rid, "client_id", t.ClientID, "user_oid", in.caller.ObjectID, "error", err)
+		s.postOrphanedCard(ctx, in, err)
 		s.replyText(ctx, in, s.refusalWords(err, in, t))
 		return
 	}
@@ -88,6 +89,39 @@ func (s *Server) openRequest(ctx context.Context, in *incoming, t Target) {
 	if r.State == rotation.ApprovalApproved {
 		s.run(ctx, r.ID)
 	}
+}
+
+// postOrphanedCard posts the card of the open request err names when it
+// never got one (the process stopped between storing the request and
+// posting its card), in the request's own thread, so that asking again in
+// the same channel leads to a card someone can approve.
+func (s *Server) postOrphanedCard(ctx context.Context, in *incoming, err error) {
+	var open *rotation.OpenRequestError
+	if !errors.As(err, &open) {
+		return
+	}
+	r := open.Open
+	if r.State != rotation.ApprovalPending || len(r.Card) != 0 || !strings.EqualFold(r.TenantID, in.caller.TenantID) ||
+		channelOf(r.Conversation) != channelOf(in.act.Conversation.ID) {
+		return
+	}
+	ref := in.ref
+	ref.ConversationID, ref.ActivityID = r.Conversation, ""
+	data := cardData{Ref: ref, Refresh: s.approverIDs(ctx, ref, r)}
+	unlock := s.lockCard(r.ID)
+	defer unlock()
+	id, perr := s.cfg.Sender.SendToConversation(ctx, ref, cardActivity(s.sharedCard(r, data)))
+	if perr != nil {
+		s.log.Warn("posting a request's missing card", "request_id", r.ID, "error", perr)
+		return
+	}
+	data.ActivityID = id
+	if b, merr := json.Marshal(data); merr == nil {
+		if aerr := s.cfg.Approvals.AttachCard(ctx, r.ID, b); aerr != nil {
+			s.log.Warn("attaching a request's missing card", "request_id", r.ID, "error", aerr)
+		}
+	}
+	s.log.Info("posted the missing card of an open request", "request_id", r.ID)
 }
 
 // radarPrincipal asks for the rotations the policy makes the radar open

@@ -310,3 +310,32 @@ func TestAClickRecoversALostCardReference(t *testing.T) {
 		return false
 	})
 }
+
+// TestAskingAgainPostsAMissingCard: the process stopped after storing a
+// request and before posting its card. Asking again in the channel is
+// refused (one open request per app) and posts the open request's card,
+// so someone can approve it.
+func TestAskingAgainPostsAMissingCard(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card, attached", func() bool { return len(h.onlyRequest(t).Card) > 0 })
+	r := h.onlyRequest(t)
+	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil { // the card never posted
+		t.Fatal(err)
+	}
+	before := len(h.conn.all())
+	again := withField(t, as(t, fixture(t, "activity/channel_mention.json"), devOID), "id", "asking-again")
+	if code, _ := h.sendSigned(again); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the missing card", func() bool {
+		for _, p := range h.conn.all()[before:] {
+			if p.Method == http.MethodPost && strings.Contains(p.Raw, "Approval needed") {
+				return len(h.onlyRequest(t).Card) > 0
+			}
+		}
+		return false
+	})
+}
