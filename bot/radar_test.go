@@ -42,15 +42,7 @@ func (v vaultLister) List(_ context.Context, uri string) ([]rotation.StoredSecre
 func TestRadarPostsOncePerThresholdAndFollowsTheRotation(t *testing.T) {
 	h := newHarness(t, harnessOpts{}) // the serving scheduler runs no radar: the passes below are the test's
 	ctx := context.Background()
-	now := h.clock.Now()
-	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
-		{KeyID: "00000000-0000-4000-8000-0000000000aa", DisplayName: "made in the portal", Hint: "abc", Start: now.Add(-100 * 24 * time.Hour), End: now.Add(10 * 24 * time.Hour)},
-	}}, true)
-	ref := activity.ConversationReference{ServiceURL: "https://smba.trafficmanager.net/amer/", ConversationID: "19:radar@thread.tacv2", TenantID: "<tenant-id>", BotID: "28:bot"}
-	h.srv.cfg.ServiceURLs.Allow(ref.ServiceURL)
-	if err := h.state.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {
-		t.Fatal(err)
-	}
+	radarSetup(t, h)
 	cfg := h.srv.cfg
 	cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}}, Marks: h.state}
 	one := &Server{cfg: cfg, log: h.srv.log}
@@ -213,15 +205,7 @@ func TestRadarCommandsAndButton(t *testing.T) {
 func TestRadarOpensTheRequestThePolicyAsksFor(t *testing.T) {
 	h := newHarness(t, harnessOpts{direct: true})
 	ctx := context.Background()
-	now := h.clock.Now()
-	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
-		{KeyID: "00000000-0000-4000-8000-0000000000aa", DisplayName: "made in the portal", Hint: "abc", Start: now.Add(-100 * 24 * time.Hour), End: now.Add(10 * 24 * time.Hour)},
-	}}, true)
-	ref := activity.ConversationReference{ServiceURL: "https://smba.trafficmanager.net/amer/", ConversationID: "19:radar@thread.tacv2", TenantID: "<tenant-id>", BotID: "28:bot"}
-	h.srv.cfg.ServiceURLs.Allow(ref.ServiceURL)
-	if err := h.state.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {
-		t.Fatal(err)
-	}
+	radarSetup(t, h)
 	cfg := h.srv.cfg
 	cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}},
 		Marks: h.state, AutoRequestBefore: func(id string) time.Duration {
@@ -248,5 +232,20 @@ func TestRadarOpensTheRequestThePolicyAsksFor(t *testing.T) {
 	out, err = s.radarPass(ctx, h.clock.Now())
 	if err != nil || out.AutoRequests != 0 {
 		t.Fatalf("a second pass opens nothing again: %+v %v", out, err)
+	}
+}
+
+// radarSetup gives the harness's Payments API a portal-made secret that
+// ends in 10 days and makes a channel the radar channel.
+func radarSetup(t *testing.T, h *harness) {
+	t.Helper()
+	now := h.clock.Now()
+	h.dir.AddApp(rotation.App{ObjectID: paymentsObj, ClientID: payments, DisplayName: "Payments API", Passwords: []rotation.PasswordCredential{
+		{KeyID: "00000000-0000-4000-8000-0000000000aa", DisplayName: "made in the portal", Hint: "abc", Start: now.Add(-100 * 24 * time.Hour), End: now.Add(10 * 24 * time.Hour)},
+	}}, true)
+	ref := activity.ConversationReference{ServiceURL: "https://smba.trafficmanager.net/amer/", ConversationID: "19:radar@thread.tacv2", TenantID: "<tenant-id>", BotID: "28:bot"}
+	h.srv.cfg.ServiceURLs.Allow(ref.ServiceURL)
+	if err := h.state.SetSetting(context.Background(), radarChannelSetting, radarChannel{Ref: ref}); err != nil {
+		t.Fatal(err)
 	}
 }
