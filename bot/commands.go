@@ -215,5 +215,9 @@ func (s *Server) updateOrReply(ctx context.Context, in *incoming, id string, car
 
 func cardActivity(card cards.Card) connector.Activity {
 	ct, content := cards.Attachment(card)
-	return connector.Activity{Type: connector.TypeMessage, Attachments: []connector.Attachment{{ContentType: ct, Content: content}}}
+	checked, err := connector.NewJSON(content)
+	if err != nil {
+		panic("bot: a card is not valid JSON: " + err.Error())
+	}
+	return connector.Activity{Type: connector.TypeMessage, Attachments: []connector.Attachment{{ContentType: ct, Content: checked}}}
 }

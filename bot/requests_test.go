@@ -84,7 +84,7 @@ func TestTheClickersCardFollowsTheRequestToItsEnd(t *testing.T) {
 	}
 	all := h.conn.all()
 	last := all[len(all)-1]
-	if last.Method != http.MethodPut || !strings.Contains(last.Raw, "Rejected") || !strings.Contains(last.Raw, `"userIds":["29:\u003cuser-mri\u003e"]`) {
+	if last.Method != http.MethodPut || !strings.Contains(last.Raw, "Rejected") || !strings.Contains(last.Raw, `"userIds":["29:<user-mri>"]`) {
 		t.Fatalf("the rejected card must refresh for the one who clicked: %s", last.Raw)
 	}
 	// Their client refreshes: they get the final card, like everyone else.
@@ -145,7 +145,7 @@ func TestAnUnknownClientIDIsExplained(t *testing.T) {
 func TestTheRequesterIsToldSomeoneElseMustApprove(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	id, digest := h.openCard(t, devOID)
-	if raw := h.conn.all()[0].Raw; !strings.Contains(raw, `"userIds":["29:admin","29:\u003cuser-mri\u003e"]`) {
+	if raw := h.conn.all()[0].Raw; !strings.Contains(raw, `"userIds":["29:admin","29:<user-mri>"]`) {
 		t.Fatalf("the card must refresh for the approver and the requester: %s", raw)
 	}
 	_, resp := h.invoke(t, devOID, "refresh-requester", "refresh", id, digest, nil)

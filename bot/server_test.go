@@ -53,7 +53,7 @@ func TestApprovalFlowInThread(t *testing.T) {
 	if card.Method != http.MethodPost || card.Path != wantPath || card.Auth != "Bearer connector-token" {
 		t.Fatalf("card: %s %s %q", card.Method, card.Path, card.Auth)
 	}
-	if !strings.Contains(card.Raw, `"userIds":["29:admin","29:\u003cuser-mri\u003e"]`) || strings.Contains(card.Raw, `"title":"Approve"`) {
+	if !strings.Contains(card.Raw, `"userIds":["29:admin","29:<user-mri>"]`) || strings.Contains(card.Raw, `"title":"Approve"`) {
 		t.Fatalf("the shared card must refresh for the approver and the requester only and carry no buttons: %s", card.Raw)
 	}
 	m := actionRE.FindStringSubmatch(card.Raw)

@@ -1,6 +1,9 @@
 package connector
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Activity types and text formats Keyturn sends.
 const (
@@ -35,11 +38,41 @@ type Activity struct {
 }
 
 // Attachment is a card or file attached to an activity; Content is its
-// JSON (an Adaptive Card for ContentTypeAdaptiveCard).
+// JSON (an Adaptive Card for ContentTypeAdaptiveCard), checked once when it
+// was made (NewJSON).
 type Attachment struct {
-	ContentType string          `json:"contentType"`
-	Content     json.RawMessage `json:"content,omitempty"`
+	ContentType string `json:"contentType"`
+	Content     JSON   `json:"content,omitzero"`
 }
+
+// JSON is one JSON value, checked when it was made: a card built once (the
+// help card) is copied into every reply's body as it is, without scanning
+// it again per reply (docs/performance.md). Its bytes are private, so
+// nothing can change them after the check.
+type JSON struct{ b []byte }
+
+// NewJSON returns a copy of v as a JSON, or errInvalidRaw when v is not
+// one valid JSON value. The error quotes nothing of v.
+func NewJSON(v []byte) (JSON, error) {
+	if !json.Valid(v) {
+		return JSON{}, errInvalidRaw
+	}
+	return JSON{b: bytes.Clone(v)}, nil
+}
+
+// MarshalJSON returns the value ("null" for the zero JSON).
+func (j JSON) MarshalJSON() ([]byte, error) {
+	if j.b == nil {
+		return []byte("null"), nil
+	}
+	return j.b, nil
+}
+
+// IsZero reports whether j was never set (omitzero leaves it out).
+func (j JSON) IsZero() bool { return j.b == nil }
+
+// String returns the value as text.
+func (j JSON) String() string { return string(j.b) }
 
 // Account names the sender of an outgoing activity.
 type Account struct {

@@ -16,7 +16,7 @@ import (
 const threadID = "19:abc@thread.tacv2;messageid=1771290107407"
 
 func TestRequests(t *testing.T) {
-	card := json.RawMessage(`{"type":"AdaptiveCard","version":"1.5"}`)
+	card := checked(t, `{"type":"AdaptiveCard","version":"1.5"}`)
 	cases := []struct {
 		name     string
 		conv     string

@@ -32,7 +32,7 @@ func (c *Client) send(ctx context.Context, k call, ref activity.ConversationRefe
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", k.op, err)
 	}
-	body, err := json.Marshal(act)
+	body, err := encode(act)
 	if err != nil {
 		return "", fmt.Errorf("%s: encode activity: %w", k.op, err)
 	}
