@@ -72,7 +72,17 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: timeout,
+		// The free-page list is not written with every commit but rebuilt
+		// from the pages when the file is opened: a commit writes and syncs
+		// fewer pages, which is most of what a de-duplication claim costs
+		// (docs/performance.md). The map form keeps allocation cheap as
+		// the file grows. Both are bbolt's own options; the data written is
+		// the same.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w (waited %s)", path, ErrInUse, timeout)
 	}
