@@ -85,6 +85,7 @@ func (c *cli) runBot(ctx context.Context, cfg config, scfg serveConfig, pc polic
 		cfg.LogLevel = "info"
 	}
 	log := newLogger(c.stderr, cfg.LogLevel)
+	tuneGC(c.getenv, log)
 	if cfg.OwnClientID != "" {
 		pc.Rotation.OwnClientID = cfg.OwnClientID
 	}

@@ -28,6 +28,10 @@ type result struct {
 	rssAfterKB     int
 	replyWait      time.Duration
 	connectorOther int64
+	// CPU time used while the measured requests were sent and answered
+	// (until the last reply): by the server's process, and by this one
+	// (client and connector stand-in).
+	serverCPU, loadgenCPU time.Duration
 }
 
 func (r result) rps() float64 { return float64(r.sent) / r.elapsed.Seconds() }
@@ -70,6 +74,8 @@ func measure(ctx context.Context, ch *channel, tg target, o options) (result, er
 	runtime.GC()
 	repliesBefore = ch.replies.Load()
 	otherBefore := ch.other.Load()
+	serverBefore, errS := cpuTime(tg.pid())
+	selfBefore, errL := cpuTime(0)
 	start := time.Now()
 	st, err := blast(ctx, hc, url, ch, o.n, o.c, o.rate)
 	r.elapsed = time.Since(start)
@@ -79,6 +85,12 @@ func measure(ctx context.Context, ch *channel, tg target, o options) (result, er
 	if tg.expectReplies {
 		waitFor(ctx, 60*time.Second, func() bool { return ch.replies.Load()-repliesBefore >= int64(o.n) })
 		r.replyWait = time.Since(start) - r.elapsed
+	}
+	if serverAfter, err := cpuTime(tg.pid()); err == nil && errS == nil && tg.pid() != 0 {
+		r.serverCPU = serverAfter - serverBefore
+	}
+	if selfAfter, err := cpuTime(0); err == nil && errL == nil {
+		r.loadgenCPU = selfAfter - selfBefore
 	}
 	r.replies = ch.replies.Load() - repliesBefore
 	r.connectorOther = ch.other.Load() - otherBefore
@@ -205,8 +217,8 @@ func printTable(w io.Writer, o options, rs []result) {
 		mode = fmt.Sprintf("open loop at %.0f requests/s, up to %d in flight", o.rate, o.c)
 	}
 	fmt.Fprintf(w, "\n%d requests per target after %d warm-up, %s, GOMAXPROCS %d, %d CPUs\n\n", o.n, o.warmup, mode, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Fprintln(w, "| target | requests/s | p50 ms | p99 ms | max ms | errors | replies | vs bare | vs botbuilder-js | start→ready ms | idle RSS MiB | RSS after MiB |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| target | requests/s | p50 ms | p99 ms | max ms | errors | replies | vs bare | vs botbuilder-js | server CPU µs/req | loadgen CPU µs/req | start→ready ms | idle RSS MiB | RSS after MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		vb, vj := "", ""
 		if bare > 0 {
@@ -219,8 +231,10 @@ func printTable(w io.Writer, o options, rs []result) {
 		if r.expectReplies {
 			replies = fmt.Sprintf("%d/%d", r.replies, r.sent)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %d | %.1f | %.1f |\n",
-			r.name, r.rps(), ms(r.p50), ms(r.p99), ms(r.max), r.errors, replies, vb, vj, r.startup.Milliseconds(), float64(r.rssIdleKB)/1024, float64(r.rssAfterKB)/1024)
+		fmt.Fprintf(w, "| %s | %.0f | %.2f | %.2f | %.2f | %d | %s | %s | %s | %.0f | %.0f | %d | %.1f | %.1f |\n",
+			r.name, r.rps(), ms(r.p50), ms(r.p99), ms(r.max), r.errors, replies, vb, vj,
+			perRequest(r.serverCPU, r.sent), perRequest(r.loadgenCPU, r.sent),
+			r.startup.Milliseconds(), float64(r.rssIdleKB)/1024, float64(r.rssAfterKB)/1024)
 	}
 	for _, r := range rs {
 		if r.errors > 0 {

@@ -50,6 +50,14 @@ func (t target) stop() {
 	}
 }
 
+// pid is the target's process ID (0 when it has none).
+func (t target) pid() int {
+	if t.cmd == nil || t.cmd.Process == nil {
+		return 0
+	}
+	return t.cmd.Process.Pid
+}
+
 // rssKB returns the process's resident set size in KiB, from
 // /proc/<pid>/status (0 where that is not available).
 func (t target) rssKB() int {
