@@ -136,7 +136,7 @@ func BenchmarkRotateAzureLatency(b *testing.B) {
 		r := &rotation.Rotator{
 			Apps: slowApps{dir, slow}, Vault: slowVault{vault, slow}, Verifier: slowVerifier{dir.Verifier(), slow},
 			Store: memory.NewStore(), Audit: &memory.AuditLog{}, Clock: clock, Policy: p,
-			Log: slog.New(slog.DiscardHandler), ParallelVaultWrites: true,
+			Log: slog.New(slog.DiscardHandler), ParallelVaultCalls: true,
 		}
 		b.StartTimer()
 		if _, err := r.Rotate(context.Background(), request()); err != nil {

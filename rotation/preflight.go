@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,25 +69,50 @@ func (r *Rotator) preflight(ctx context.Context, req Request, dryRun bool) (Reco
 	idRef := SecretRef{VaultURI: req.VaultURI, Name: idName}
 	secretRef := SecretRef{VaultURI: req.VaultURI, Name: secretName}
 	x.app = app
-	read := r.current
-	if dryRun {
-		read = func(ctx context.Context, ref SecretRef) (StoredSecret, error) {
-			s, err := r.Vault.Get(ctx, ref)
-			if errors.Is(err, ErrSoftDeleted) {
-				x.notes = append(x.notes, fmt.Sprintf("%s is soft-deleted and will be recovered", ref))
-				return StoredSecret{}, fmt.Errorf("%w", ErrNotFound)
-			}
-			if err != nil {
-				return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
-			}
-			return s, nil
+	// The two reads are independent: with ParallelVaultCalls they overlap
+	// (one Key Vault round trip less before the approver sees the card and
+	// before the rotation adds its password). Each may recover its own
+	// soft-deleted name, so with both in flight a name can be recovered
+	// although the other read failed; recovering a name is what the retry
+	// would do anyway.
+	var idErr, secretErr error
+	notes := make([]string, 2)
+	read := func(ref SecretRef, note *string) (StoredSecret, error) {
+		if !dryRun {
+			return r.current(ctx, ref)
+		}
+		s, err := r.Vault.Get(ctx, ref)
+		if errors.Is(err, ErrSoftDeleted) {
+			*note = fmt.Sprintf("%s is soft-deleted and will be recovered", ref)
+			return StoredSecret{}, fmt.Errorf("%w", ErrNotFound)
+		}
+		if err != nil {
+			return StoredSecret{}, fmt.Errorf("read %s: %w", ref, err)
+		}
+		return s, nil
+	}
+	readID := func() {
+		if _, err := read(idRef, &notes[0]); err != nil && !errors.Is(err, ErrNotFound) {
+			idErr = err
 		}
 	}
-	if _, err := read(ctx, idRef); err != nil && !errors.Is(err, ErrNotFound) {
-		return Record{}, false, x, err
+	readSecret := func() {
+		var err error
+		if prev, err = read(secretRef, &notes[1]); err != nil && !errors.Is(err, ErrNotFound) {
+			secretErr = err
+		}
 	}
-	prev, err = read(ctx, secretRef)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if r.ParallelVaultCalls {
+		together(readID, readSecret)
+	} else if readID(); idErr == nil {
+		readSecret()
+	}
+	for _, n := range notes {
+		if n != "" {
+			x.notes = append(x.notes, n)
+		}
+	}
+	if err := cmp.Or(idErr, secretErr); err != nil {
 		return Record{}, false, x, err
 	}
 

@@ -48,12 +48,13 @@ type Rotator struct {
 	// SweepEvery, when set, is the least time between two Sweeps of this
 	// Rotator (the scheduler's); zero sweeps on every call.
 	SweepEvery time.Duration
-	// ParallelVaultWrites writes the client ID and the new secret to the
-	// vault at the same time when the vault has an earlier secret version
-	// to restore (one Key Vault round trip less on the critical path); see
-	// storeBoth. Off, they are written one after the other, the order the
-	// fault and crash matrices trace call by call.
-	ParallelVaultWrites bool
+	// ParallelVaultCalls reads the vault's two current secrets at the same
+	// time before a rotation (see preflight), and writes the client ID and
+	// the new secret at the same time when the vault has an earlier secret
+	// version to restore (see storeBoth): two Key Vault round trips less on
+	// the critical path. Off, each pair goes one after the other, the order
+	// the fault and crash matrices trace call by call.
+	ParallelVaultCalls bool
 
 	mu        sync.Mutex
 	inflight  map[string]bool // record IDs driven by this process now

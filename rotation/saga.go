@@ -190,7 +190,7 @@ const (
 )
 
 // storeBoth writes the client ID and the new secret to the vault. With
-// ParallelVaultWrites, when the vault has an earlier secret version to
+// ParallelVaultCalls, when the vault has an earlier secret version to
 // restore, the two writes run in parallel: if only the client ID fails, the new secret is rolled back to
 // that version. Without one, the client ID is written first and the secret
 // only after it succeeded, so a failure never leaves the new secret alone
@@ -209,27 +209,12 @@ func (r *Rotator) storeBoth(ctx context.Context, rec *Record, secret Secret) (id
 			ContentType: ContentTypeClientSecret, NotBefore: rec.Start, Expires: rec.End, Tags: r.secretTags(rec),
 		})
 	}
-	if !r.ParallelVaultWrites || rec.PreviousVersion == "" {
+	if !r.ParallelVaultCalls || rec.PreviousVersion == "" {
 		if writeID(); idErr == nil {
 			writeSecret()
 		}
 	} else {
-		var wg sync.WaitGroup
-		panics := make([]any, 2)
-		for i, write := range []func(){writeID, writeSecret} {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { panics[i] = recover() }()
-				write()
-			}()
-		}
-		wg.Wait()
-		for _, p := range panics {
-			if p != nil {
-				panic(p)
-			}
-		}
+		together(writeID, writeSecret)
 	}
 	if idErr != nil {
 		idErr = fmt.Errorf("store the client ID in %s: %w", rec.ClientIDRef, idErr)
@@ -342,6 +327,28 @@ func (r *Rotator) prove(ctx context.Context, rec *Record, secret Secret) error {
 		}
 		if err := r.Clock.Sleep(ctx, wait); err != nil {
 			return fmt.Errorf("verify the new secret: %w", err)
+		}
+	}
+}
+
+// together runs f and g at the same time and returns when both have
+// ended. A panic in either is raised again here, in the caller's
+// goroutine, once both have ended.
+func together(f, g func()) {
+	var wg sync.WaitGroup
+	panics := make([]any, 2)
+	for i, fn := range []func(){f, g} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			fn()
+		}()
+	}
+	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
 		}
 	}
 }

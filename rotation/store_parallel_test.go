@@ -56,7 +56,7 @@ func TestVaultWritesRunInParallelAndEitherFailureIsUndone(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				w := newWorld(t)
 				r := w.rotator(false)
-				r.ParallelVaultWrites = true
+				r.ParallelVaultCalls = true
 				pv := &pairedVault{Vault: w.vault, failName: tc.fail, both: make(chan struct{})}
 				r.Vault = pv
 				req := request()
@@ -88,7 +88,7 @@ func TestCrashDuringParallelVaultWritesIsRecovered(t *testing.T) {
 			t.Run(fmt.Sprintf("vault.Set#%d/%s", n, kind), func(t *testing.T) {
 				w := newWorld(t)
 				r := w.rotator(true)
-				r.ParallelVaultWrites = true
+				r.ParallelVaultCalls = true
 				w.faults.Inject(rotationtest.Call{Op: "vault.Set", N: n}, kind)
 				if _, crashed := runCrashable(func() error { _, err := r.Rotate(context.Background(), request()); return err }); !crashed {
 					t.Fatal("no crash")
@@ -99,5 +99,94 @@ func TestCrashDuringParallelVaultWritesIsRecovered(t *testing.T) {
 				w.settled(t)
 			})
 		}
+	}
+}
+
+// pairedReads makes each of the first two Gets wait until the second has
+// arrived (two reads made one after the other would deadlock the bubble),
+// and fails or panics in the read of the named secret.
+type pairedReads struct {
+	rotation.Vault
+	failName, panicName string
+
+	mu      sync.Mutex
+	arrived int
+	both    chan struct{}
+}
+
+func (v *pairedReads) Get(ctx context.Context, ref rotation.SecretRef) (rotation.StoredSecret, error) {
+	v.mu.Lock()
+	v.arrived++
+	n := v.arrived
+	if n == 2 {
+		close(v.both)
+	}
+	v.mu.Unlock()
+	if n <= 2 {
+		<-v.both
+	}
+	switch ref.Name {
+	case v.failName:
+		return rotation.StoredSecret{}, errors.New("injected: vault unavailable for " + ref.Name)
+	case v.panicName:
+		panic("injected panic reading " + ref.Name)
+	}
+	return v.Vault.Get(ctx, ref)
+}
+
+// Before a rotation the vault's two current secrets are read at the same
+// time; a failure of either read refuses the rotation before anything is
+// changed, and a panic in either is raised in the caller, not in a
+// goroutine of its own (which would end the process).
+func TestPreflightReadsRunInParallel(t *testing.T) {
+	for _, tc := range []struct{ name, fail, panics string }{
+		{"both read", "", ""},
+		{"client ID unreadable", "payments-api-client-id", ""},
+		{"secret unreadable", "payments-api-client-secret", ""},
+		{"client ID read panics", "", "payments-api-client-id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t)
+				r := w.rotator(false)
+				r.ParallelVaultCalls = true
+				pr := &pairedReads{Vault: w.vault, failName: tc.fail, panicName: tc.panics, both: make(chan struct{})}
+				r.Vault = pr
+				req := request()
+				req.SecretName, req.ClientIDName = "payments-api-client-secret", "payments-api-client-id"
+				minted := len(w.dir.Minted())
+				var recovered any
+				err := func() (err error) {
+					defer func() { recovered = recover() }()
+					_, err = r.Rotate(context.Background(), req)
+					return err
+				}()
+				if pr.arrived < 2 {
+					t.Fatalf("%d vault reads, want both", pr.arrived)
+				}
+				switch {
+				case tc.panics != "":
+					if recovered == nil {
+						t.Fatalf("the read's panic was not raised in the caller (err %v)", err)
+					}
+				case tc.fail != "":
+					if err == nil {
+						t.Fatal("Rotate succeeded with an unreadable vault secret")
+					}
+				case err != nil:
+					t.Fatalf("Rotate: %v", err)
+				}
+				want := "rotated"
+				if tc.fail != "" || tc.panics != "" {
+					want = "unchanged"
+					if n := len(w.dir.Minted()) - minted; n != 0 {
+						t.Errorf("%d passwords added by a refused rotation, want none", n)
+					}
+				}
+				if got := w.settled(t); got != want {
+					t.Fatalf("settled %s, want %s", got, want)
+				}
+			})
+		})
 	}
 }

@@ -79,7 +79,7 @@ func (c *cli) openWith(ctx context.Context, cfg config, log *slog.Logger, policy
 	rot := &rotation.Rotator{
 		Apps: b.Apps, Vault: b.Vault, Verifier: b.Verifier, Store: store, Audit: store,
 		Clock: clock, Policy: policy, Log: log, PrincipalID: b.PrincipalID,
-		ParallelVaultWrites: true,
+		ParallelVaultCalls: true,
 	}
 	return &session{cfg: cfg, rot: rot, backend: b, store: store, ping: ping, state: sc, close: closeAll}, exitOK
 }
