@@ -12,29 +12,40 @@ import (
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
 
-// pairedVault makes each Set wait until a second Set has arrived (so two
-// writes that ran one after the other would deadlock the bubble), and
-// fails the write of the named secret.
-type pairedVault struct {
-	rotation.Vault
-	failName string
-
+// pair holds the first of two calls until the second has arrived: two
+// calls made one after the other deadlock a synctest bubble. Later calls
+// go straight through.
+type pair struct {
 	mu      sync.Mutex
 	arrived int
 	both    chan struct{}
 }
 
-func (v *pairedVault) Set(ctx context.Context, ref rotation.SecretRef, value rotation.Secret, p rotation.SecretProps) (rotation.StoredSecret, error) {
-	v.mu.Lock()
-	v.arrived++
-	n := v.arrived
+func newPair() pair { return pair{both: make(chan struct{})} }
+
+func (p *pair) arrive() {
+	p.mu.Lock()
+	p.arrived++
+	n := p.arrived
 	if n == 2 {
-		close(v.both)
+		close(p.both)
 	}
-	v.mu.Unlock()
-	if n <= 2 { // the rotation's two writes; a restore later goes straight through
-		<-v.both
+	p.mu.Unlock()
+	if n <= 2 {
+		<-p.both
 	}
+}
+
+// pairedVault pairs the rotation's two Sets (a restore later goes straight
+// through) and fails the write of the named secret.
+type pairedVault struct {
+	rotation.Vault
+	failName string
+	pair
+}
+
+func (v *pairedVault) Set(ctx context.Context, ref rotation.SecretRef, value rotation.Secret, p rotation.SecretProps) (rotation.StoredSecret, error) {
+	v.arrive()
 	if ref.Name == v.failName {
 		return rotation.StoredSecret{}, errors.New("injected: vault refused " + ref.Name)
 	}
@@ -57,7 +68,7 @@ func TestVaultWritesRunInParallelAndEitherFailureIsUndone(t *testing.T) {
 				w := newWorld(t)
 				r := w.rotator(false)
 				r.ParallelVaultCalls = true
-				pv := &pairedVault{Vault: w.vault, failName: tc.fail, both: make(chan struct{})}
+				pv := &pairedVault{Vault: w.vault, failName: tc.fail, pair: newPair()}
 				r.Vault = pv
 				req := request()
 				req.SecretName, req.ClientIDName = "payments-api-client-secret", "payments-api-client-id"
@@ -102,29 +113,16 @@ func TestCrashDuringParallelVaultWritesIsRecovered(t *testing.T) {
 	}
 }
 
-// pairedReads makes each of the first two Gets wait until the second has
-// arrived (two reads made one after the other would deadlock the bubble),
-// and fails or panics in the read of the named secret.
+// pairedReads pairs the first two Gets and fails or panics in the read of
+// the named secret.
 type pairedReads struct {
 	rotation.Vault
 	failName, panicName string
-
-	mu      sync.Mutex
-	arrived int
-	both    chan struct{}
+	pair
 }
 
 func (v *pairedReads) Get(ctx context.Context, ref rotation.SecretRef) (rotation.StoredSecret, error) {
-	v.mu.Lock()
-	v.arrived++
-	n := v.arrived
-	if n == 2 {
-		close(v.both)
-	}
-	v.mu.Unlock()
-	if n <= 2 {
-		<-v.both
-	}
+	v.arrive()
 	switch ref.Name {
 	case v.failName:
 		return rotation.StoredSecret{}, errors.New("injected: vault unavailable for " + ref.Name)
@@ -150,7 +148,7 @@ func TestPreflightReadsRunInParallel(t *testing.T) {
 				w := newWorld(t)
 				r := w.rotator(false)
 				r.ParallelVaultCalls = true
-				pr := &pairedReads{Vault: w.vault, failName: tc.fail, panicName: tc.panics, both: make(chan struct{})}
+				pr := &pairedReads{Vault: w.vault, failName: tc.fail, panicName: tc.panics, pair: newPair()}
 				r.Vault = pr
 				req := request()
 				req.SecretName, req.ClientIDName = "payments-api-client-secret", "payments-api-client-id"
