@@ -19,7 +19,7 @@ const (
 	exitBusy       = 6 // another rotation of the app is unfinished
 	exitRolledBack = 7 // the rotation failed and every change was undone
 	exitIncomplete = 8 // stopped part-way; run `keyturn recover`
-	exitTransient  = 9 // throttled or unreachable; nothing changed, try later
+	exitTransient  = 9 // throttled, unreachable or unanswered; try later (the advice says whether anything may have changed)
 )
 
 // advice maps each sentinel to its exit code and what to do, in order:
@@ -44,7 +44,7 @@ var advice = []struct {
 	{rotation.ErrLifetimePolicy, exitPolicy, "The tenant's app management policy caps secret lifetimes: ask for a shorter one with --lifetime."},
 	{rotation.ErrPasswordsForbidden, exitPolicy, "The tenant's policy or the app's secret limit refuses a new secret: retire an old one, or use a certificate or federated credential."},
 	{rotation.ErrThrottled, exitTransient, "A service was throttling or unreachable; nothing was changed. Try again later."},
-	{rotation.ErrAmbiguous, exitTransient, "A service was throttling or unreachable; nothing was changed. Try again later."},
+	{rotation.ErrAmbiguous, exitTransient, "A service did not answer in time. If this command was changing something, it may or may not have happened: check with `keyturn status --app <client-id>` before you try again."},
 	{rotation.ErrVaultUnreachable, exitTransient, "A service was throttling or unreachable; nothing was changed. Try again later."},
 	{rotation.ErrAuditFailed, exitFailure, "The audit trail could not be written, so the action was not taken."},
 }

@@ -36,9 +36,9 @@ Run "keyturn <command> -h" for a command's flags.
 
 Exit codes: 0 ok, 1 failure, 2 bad input (nothing changed), 3 app not found,
 4 missing permission, 5 refused by policy, 6 another rotation in progress,
-7 failed and rolled back, 8 incomplete (run recover), 9 throttled or
-unreachable (nothing changed, try later); radar: 10 a client secret ends
-within the window.
+7 failed and rolled back, 8 incomplete (run recover), 9 throttled,
+unreachable or no answer (try later; the message says whether anything may
+have changed); radar: 10 a client secret ends within the window.
 `
 
 func main() {
