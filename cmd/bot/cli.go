@@ -35,6 +35,9 @@ type session struct {
 	ping    func(context.Context) error
 	state   stateConfig
 	close   func()
+	// radarWindow is the policy file's radar.warn_before, when a policy
+	// file is named (knowPolicyApps); zero otherwise.
+	radarWindow time.Duration
 }
 
 // open loads the configuration, opens the state directory and builds the
@@ -260,6 +263,7 @@ func (c *cli) knowPolicyApps(s *session) int {
 	}
 	s.rot.KnownApps = pc.ClientIDs()
 	s.rot.Policy.AllowedVaults = append(s.rot.Policy.AllowedVaults, pc.Rotation.AllowedVaults...)
+	s.radarWindow = pc.Radar.WarnBefore
 	return exitOK
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -21,7 +22,7 @@ const exitExpiring = 10
 // running bot to scan and post its cards at its next scheduler tick.
 func (c *cli) radarCmd(ctx context.Context, args []string) int {
 	fs := c.flags("radar")
-	within := fs.String("within", "", "how far ahead to look, e.g. 30d or 2w (default 30d)")
+	within := fs.String("within", "", "how far ahead to look, e.g. 30d or 2w (default: the policy's radar.warn_before, else 30d)")
 	asJSON := fs.Bool("json", false, "print the apps as JSON")
 	scan := fs.Bool("scan", false, "ask the running bot to scan and post its radar cards now (at its next scheduler tick)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -32,9 +33,6 @@ func (c *cli) radarCmd(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "error: --within: %v\n", err)
 		return exitUsage
 	}
-	if window == 0 {
-		window = radar.DefaultWindow
-	}
 	s, code := c.open(ctx)
 	if s == nil {
 		return code
@@ -42,6 +40,10 @@ func (c *cli) radarCmd(ctx context.Context, args []string) int {
 	defer s.close()
 	if code := c.knowPolicyApps(s); code != exitOK {
 		return code
+	}
+	if window == 0 {
+		// The bot's radar warns this far ahead: the command shows the same.
+		window = cmp.Or(s.radarWindow, radar.DefaultWindow)
 	}
 	if *scan {
 		if err := bot.AskRadarScan(ctx, s.store); err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,22 @@ func TestRadarCommand(t *testing.T) {
 	if len(doc.Apps) != 1 || doc.Apps[0].ClientID != testClient || len(doc.Apps[0].Credentials) != 1 || doc.Apps[0].Credentials[0].DaysLeft != 30 {
 		t.Fatalf("json: %+v", doc)
 	}
+
+	// Without --within the command looks as far ahead as the bot's radar:
+	// the policy's radar.warn_before (10d here: the 30-day secret is not
+	// listed), else 30 days.
+	policyPath := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policyPath, []byte("vaults: [kv-payments]\ndefaults: {approvals: 0}\nradar: {warn_before: 10d, thresholds: [10d]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.run(t, env, "radar"); r.code != exitExpiring {
+		t.Fatalf("no policy: exit %d, want %d (the 30-day default): %+v", r.code, exitExpiring, r)
+	}
+	env["KEYTURN_POLICY"] = policyPath
+	if r := f.run(t, env, "radar"); r.code != exitOK || !strings.Contains(r.stdout, "ends within 10d") {
+		t.Fatalf("warn_before 10d: %+v", r)
+	}
+	delete(env, "KEYTURN_POLICY")
 
 	for _, bad := range [][]string{{"radar", "--within", "soon"}, {"radar", "--within", "-3d"}, {"radar", "extra"}} {
 		if r := f.run(t, env, bad...); r.code != exitUsage {
