@@ -222,6 +222,14 @@ func (s *Server) radarPass(ctx context.Context, now time.Time) (RadarOutcome, er
 			out.Updated++
 		}
 		if d.AutoRequest && hasChannel {
+			// A request someone opened for the app is already on its way:
+			// asking again would only be refused (and audited as such) at
+			// every scan. The radar asks once that request has ended, if
+			// the secret still needs it.
+			if open, ok, err := s.cfg.Approvals.OpenFor(ctx, ch.Ref.TenantID, app.ClientID); err == nil && ok {
+				s.log.Debug("radar: the automatic request waits for an open one", "client_id", app.ClientID, "open_request_id", open.ID)
+				continue
+			}
 			if err := s.autoRequest(ctx, ch.Ref, app.ClientID); err != nil {
 				out.Failed++
 				s.log.Warn("radar: automatic rotation request", "client_id", app.ClientID, "error", err)

@@ -235,6 +235,44 @@ func TestRadarOpensTheRequestThePolicyAsksFor(t *testing.T) {
 	}
 }
 
+// TestRadarWaitsForARequestAlreadyOpen: while someone's request for the
+// app is open, the radar's automatic request is not made (so it is not
+// refused, and audited as refused, at every scan); once that request has
+// ended, the next scan opens it.
+func TestRadarWaitsForARequestAlreadyOpen(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ctx := context.Background()
+	radarSetup(t, h)
+	id, digest := h.openCard(t, devOID)
+	cfg := h.srv.cfg
+	cfg.Radar = &Radar{Scanner: &radar.Scanner{Apps: ownedFake{h.dir}, Vault: vaultLister{}, Journal: h.state, Vaults: []string{testVault}},
+		Marks: h.state, AutoRequestBefore: func(string) time.Duration { return 14 * 24 * time.Hour }}
+	s := &Server{cfg: cfg, log: h.srv.log}
+
+	for range 2 {
+		out, err := s.radarPass(ctx, h.clock.Now())
+		if err != nil || out.AutoRequests != 0 || out.Failed != 0 {
+			t.Fatalf("a pass while a request is open: %+v %v", out, err)
+		}
+	}
+	for _, e := range h.audit.Events() {
+		if e.Type == rotation.EventDenied {
+			t.Fatalf("the radar's waiting was audited as a refusal: %+v", e)
+		}
+	}
+	if _, resp := h.invoke(t, adminOID, "reject-open", "reject", id, digest, map[string]any{"reason": "not this one"}); resp["statusCode"] != float64(200) {
+		t.Fatalf("reject: %v", resp)
+	}
+	out, err := s.radarPass(ctx, h.clock.Now())
+	if err != nil || out.AutoRequests != 1 {
+		t.Fatalf("the pass after the request ended: %+v %v", out, err)
+	}
+	open, ok, err := h.srv.cfg.Approvals.OpenFor(ctx, "<tenant-id>", payments)
+	if err != nil || !ok || open.RequestedBy != radarPrincipal {
+		t.Fatalf("the open request is not the radar's: %+v %v %v", open, ok, err)
+	}
+}
+
 // radarSetup gives the harness's Payments API a portal-made secret that
 // ends in 10 days and makes a channel the radar channel.
 func radarSetup(t *testing.T, h *harness) {

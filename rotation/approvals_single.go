@@ -54,6 +54,12 @@ func (a *Approvals) openFor(ctx context.Context, ask Ask, now time.Time) (Approv
 	return ApprovalRequest{}, false, nil
 }
 
+// OpenFor returns the open request for the app clientID in tenantID, if
+// there is one: what a second request for the app would be refused for.
+func (a *Approvals) OpenFor(ctx context.Context, tenantID, clientID string) (ApprovalRequest, bool, error) {
+	return a.openFor(ctx, Ask{TenantID: tenantID, Request: Request{ClientID: clientID}}, a.Clock.Now())
+}
+
 // refuseSecond refuses ask, audited, when its app has an open request.
 func (a *Approvals) refuseSecond(ctx context.Context, ask Ask, id string) error {
 	first, ok, err := a.openFor(ctx, ask, a.Clock.Now())
