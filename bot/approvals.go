@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,11 @@ type cardData struct {
 	// approve) and those who decided on it. Their clients refresh it in
 	// every state (see cards.Viewer.FollowFor).
 	Clicked []string `json:"clicked,omitempty"`
+	// Also are further cards of the request in the same conversation, which
+	// follow it like the first: a card the process posted and stopped
+	// before recording, which a click named after another was posted in its
+	// place (see adoptCard).
+	Also []string `json:"also,omitempty"`
 }
 
 func principal(c Caller) rotation.Principal {
@@ -110,6 +116,9 @@ func (s *Server) postOrphanedCard(ctx context.Context, in *incoming, err error) 
 	data := cardData{Ref: ref, Refresh: s.approverIDs(ctx, ref, r)}
 	unlock := s.lockCard(r.ID)
 	defer unlock()
+	if cur, gerr := s.cfg.Approvals.Get(ctx, r.ID); gerr != nil || len(cur.Card) != 0 {
+		return // a click on the card found it meanwhile, or the request is gone
+	}
 	id, perr := s.cfg.Sender.SendToConversation(ctx, ref, cardActivity(s.sharedCard(r, data)))
 	if perr != nil {
 		s.log.Warn("posting a request's missing card", "request_id", r.ID, "error", perr)
@@ -335,11 +344,15 @@ func (s *Server) pushCard(ctx context.Context, r rotation.ApprovalRequest) bool 
 	if r.State != rotation.ApprovalPending {
 		d.Refresh = nil
 	}
-	if err := s.cfg.Sender.UpdateActivity(ctx, d.Ref, d.ActivityID, cardActivity(s.sharedCard(r, d))); err != nil {
-		s.log.Warn("card update failed; the scheduler retries it", "request_id", r.ID, "error", err)
-		return false
+	act := cardActivity(s.sharedCard(r, d))
+	done := true
+	for _, id := range append([]string{d.ActivityID}, d.Also...) {
+		if err := s.cfg.Sender.UpdateActivity(ctx, d.Ref, id, act); err != nil {
+			s.log.Warn("card update failed; the scheduler retries it", "request_id", r.ID, "activity_id", id, "error", err)
+			done = false
+		}
 	}
-	return true
+	return done
 }
 
 // decide handles approve, reject and refresh from a card, and returns the
@@ -395,23 +408,30 @@ func (s *Server) decide(ctx context.Context, in *incoming, verb string, data car
 }
 
 // adoptCard attaches the card the click came from (the invoke's
-// replyToId) to r when r has none: the process stopped between posting the
-// approval card and recording where it is, and without this the card would
-// never follow the request.
+// replyToId) to r when r does not know it: the process stopped between
+// posting the approval card and recording where it is, and without this
+// the card would never follow the request. When r has no card, the clicked
+// one becomes its card; when r has another (asking again posted the card
+// anew), the clicked one is kept beside it, and both follow the request.
 func (s *Server) adoptCard(ctx context.Context, in *incoming, r rotation.ApprovalRequest) rotation.ApprovalRequest {
-	if len(r.Card) != 0 || in.act.ReplyToID == "" {
+	id := in.act.ReplyToID
+	if id == "" {
 		return r
 	}
-	b, err := json.Marshal(cardData{Ref: in.ref, ActivityID: in.act.ReplyToID})
-	if err == nil {
-		err = s.cfg.Approvals.AttachCard(ctx, r.ID, b)
+	r, adopted := s.editCard(ctx, r, "attaching the clicked card to the request", func(d *cardData) bool {
+		switch {
+		case d.ActivityID == id || slices.Contains(d.Also, id):
+			return false
+		case d.ActivityID == "":
+			d.Ref, d.ActivityID = in.ref, id
+		default:
+			d.Also = append(d.Also, id)
+		}
+		return true
+	})
+	if adopted {
+		s.log.Info("request's card recovered from a click", "request_id", r.ID, "activity_id", id)
 	}
-	if err != nil {
-		s.log.Warn("attaching the clicked card to the request failed", "request_id", r.ID, "error", err)
-		return r
-	}
-	s.log.Info("request's card recovered from a click", "request_id", r.ID, "activity_id", in.act.ReplyToID)
-	r.Card = b
 	return r
 }
 

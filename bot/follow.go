@@ -16,29 +16,42 @@ func (s *Server) follow(ctx context.Context, r rotation.ApprovalRequest, teamsID
 	if teamsID == "" {
 		return r
 	}
+	r, _ = s.editCard(ctx, r, "recording who clicked the card", func(d *cardData) bool {
+		if d.ActivityID == "" || slices.Contains(d.Clicked, teamsID) {
+			return false
+		}
+		d.Clicked = append(d.Clicked, teamsID)
+		return true
+	})
+	return r
+}
+
+// editCard changes the card data kept on request r, under the card's lock:
+// edit gets the data as stored (zero when r has none) and reports whether
+// it changed it. It returns r with its card as stored and whether edit's
+// change was stored; a failure to store it is logged under what.
+func (s *Server) editCard(ctx context.Context, r rotation.ApprovalRequest, what string, edit func(*cardData) bool) (rotation.ApprovalRequest, bool) {
 	unlock := s.lockCard(r.ID)
 	defer unlock()
 	cur, err := s.cfg.Approvals.Get(ctx, r.ID)
 	if err != nil {
-		return r
+		return r, false
 	}
+	r.Card = cur.Card
 	var d cardData
-	if len(cur.Card) == 0 || json.Unmarshal(cur.Card, &d) != nil || d.ActivityID == "" || slices.Contains(d.Clicked, teamsID) {
-		r.Card = cur.Card
-		return r
+	if (len(cur.Card) != 0 && json.Unmarshal(cur.Card, &d) != nil) || !edit(&d) {
+		return r, false
 	}
-	d.Clicked = append(d.Clicked, teamsID)
 	b, err := json.Marshal(d)
 	if err == nil {
 		err = s.cfg.Approvals.AttachCard(ctx, r.ID, b)
 	}
 	if err != nil {
-		s.log.Warn("recording who clicked the card failed", "request_id", r.ID, "error", err)
-		r.Card = cur.Card
-		return r
+		s.log.Warn(what+" failed", "request_id", r.ID, "error", err)
+		return r, false
 	}
 	r.Card = b
-	return r
+	return r, true
 }
 
 // supersedeStale ends the other open requests for done's app, which its

@@ -290,25 +290,34 @@ func TestAClickRecoversALostCardReference(t *testing.T) {
 	if card.Method != http.MethodPost {
 		t.Fatalf("approval card: %s", card.Method)
 	}
+	if code, _ := h.sendSigned(approveClick(t, r, cardID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the shared card to follow the rotation", func() bool { return h.cardRotated(cardID) })
+}
+
+// approveClick is the administrator's click on Approve on the card cardID
+// of request r.
+func approveClick(t *testing.T, r rotation.ApprovalRequest, cardID string) []byte {
 	act := as(t, fixture(t, "activity/channel_mention.json"), adminOID)
 	act = withField(t, act, "type", "invoke")
-	act = withField(t, act, "id", "click-1")
+	act = withField(t, act, "id", "click-"+cardID)
 	act = withField(t, act, "replyToId", cardID)
 	act = withField(t, act, "name", "adaptiveCard/action")
 	act = withField(t, act, "text", "")
-	act = withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "approve",
+	return withField(t, act, "value", map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": "approve",
 		"data": map[string]any{"requestId": r.ID, "digest": r.Digest}}, "trigger": "manual"})
-	if code, _ := h.sendSigned(act); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the shared card to follow the rotation", func() bool {
-		for _, p := range h.conn.all() {
-			if p.Method == http.MethodPut && strings.HasSuffix(p.Path, "/activities/"+cardID) && strings.Contains(p.Raw, "Client secret rotated") {
-				return true
-			}
+}
+
+// cardRotated reports whether the card cardID was updated to say the
+// secret was rotated.
+func (h *harness) cardRotated(cardID string) bool {
+	for _, p := range h.conn.all() {
+		if p.Method == http.MethodPut && strings.HasSuffix(p.Path, "/activities/"+cardID) && strings.Contains(p.Raw, "Client secret rotated") {
+			return true
 		}
-		return false
-	})
+	}
+	return false
 }
 
 // TestAskingAgainPostsAMissingCard: the process stopped after storing a
@@ -317,25 +326,62 @@ func TestAClickRecoversALostCardReference(t *testing.T) {
 // so someone can approve it.
 func TestAskingAgainPostsAMissingCard(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
+	h.requestWithoutCard(t)
+	h.askAgain(t)
+}
+
+// TestAClickOnAnUnrecordedCardBringsItAlong: the process stopped after
+// posting the approval card and before recording where it is; the
+// requester, seeing nothing happen, asked again, and Keyturn posted the
+// request's card a second time. The approver clicks the first card, which
+// the request does not know: the approval counts, and that card follows
+// the request to the end as well as the recorded one, instead of asking
+// for an approval forever.
+func TestAClickOnAnUnrecordedCardBringsItAlong(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	r := h.requestWithoutCard(t)
+	first := h.conn.all()[0].ID
+	second := h.askAgain(t)
+	if code, _ := h.sendSigned(approveClick(t, r, first)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "both cards to follow the rotation", func() bool { return h.cardRotated(first) && h.cardRotated(second) })
+}
+
+// requestWithoutCard has the developer ask for a rotation and then loses
+// the request's record of its card, as a process that stopped before
+// writing it (or before posting the card) would have.
+func (h *harness) requestWithoutCard(t *testing.T) rotation.ApprovalRequest {
+	t.Helper()
 	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
 	waitFor(t, "the approval card, attached", func() bool { return len(h.onlyRequest(t).Card) > 0 })
 	r := h.onlyRequest(t)
-	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil { // the card never posted
+	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// askAgain has the developer ask for the same rotation again, waits for
+// the open request's card to be posted and attached, and returns its
+// activity ID.
+func (h *harness) askAgain(t *testing.T) string {
+	t.Helper()
 	before := len(h.conn.all())
 	again := withField(t, as(t, fixture(t, "activity/channel_mention.json"), devOID), "id", "asking-again")
 	if code, _ := h.sendSigned(again); code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}
-	waitFor(t, "the missing card", func() bool {
+	var id string
+	waitFor(t, "the missing card, attached", func() bool {
 		for _, p := range h.conn.all()[before:] {
 			if p.Method == http.MethodPost && strings.Contains(p.Raw, "Approval needed") {
-				return len(h.onlyRequest(t).Card) > 0
+				id = p.ID
 			}
 		}
-		return false
+		return id != "" && len(h.onlyRequest(t).Card) > 0
 	})
+	return id
 }

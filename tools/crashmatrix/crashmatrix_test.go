@@ -456,7 +456,10 @@ func (r *run) flowUntilCrash() bool {
 
 // finish drives the request to its end after the restart, as people
 // would: the card still asks for approval, so the approver clicks again;
-// no card was ever posted, so the requester asks again.
+// no card was seen before the kill, so the requester asks again. A kill
+// right after posting the card usually comes before the harness sees it:
+// asking again then posts the card a second time, and the approver clicks
+// the first one asking for approval, which may be either.
 func (r *run) finish() {
 	r.t.Helper()
 	if r.card == "" {
