@@ -35,6 +35,11 @@ type cardData struct {
 	Also []string `json:"also,omitempty"`
 }
 
+// maxAlsoCards bounds cardData.Also: each is one more update per change of
+// the request. A card is posted again only when a crash lost its record and
+// someone asked again, so a handful is plenty.
+const maxAlsoCards = 4
+
 func principal(c Caller) rotation.Principal {
 	return rotation.Principal{ObjectID: c.ObjectID, Name: c.Name}
 }
@@ -424,6 +429,8 @@ func (s *Server) adoptCard(ctx context.Context, in *incoming, r rotation.Approva
 			return false
 		case d.ActivityID == "":
 			d.Ref, d.ActivityID = in.ref, id
+		case len(d.Also) >= maxAlsoCards:
+			return false // every update already goes to this many cards
 		default:
 			d.Also = append(d.Also, id)
 		}

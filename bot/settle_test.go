@@ -2,12 +2,15 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/rotation"
 	"github.com/keyturn/keyturn/rotation/rotationtest"
 )
@@ -384,4 +387,24 @@ func (h *harness) askAgain(t *testing.T) string {
 		return id != "" && len(h.onlyRequest(t).Card) > 0
 	})
 	return id
+}
+
+// Cards adopted from clicks are bounded: each is one more update per
+// change of the request.
+func TestAdoptedCardsAreBounded(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	r := h.requestWithoutCard(t)
+	h.askAgain(t)
+	r = h.onlyRequest(t)
+	for i := range maxAlsoCards + 3 {
+		in := &incoming{act: &activity.Activity{ReplyToID: fmt.Sprintf("1:clicked-%d", i)}, ref: activity.ConversationReference{ConversationID: "19:other"}}
+		r = h.srv.adoptCard(context.Background(), in, r)
+	}
+	var d cardData
+	if err := json.Unmarshal(h.onlyRequest(t).Card, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Also) != maxAlsoCards || d.ActivityID == "" || d.Ref.ConversationID == "19:other" {
+		t.Fatalf("card data after %d adoptions: %+v", maxAlsoCards+3, d)
+	}
 }
