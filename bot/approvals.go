@@ -35,6 +35,23 @@ type cardData struct {
 	Also []string `json:"also,omitempty"`
 }
 
+// take records the card fresh names on d: as d's card when d has none
+// (fresh whole), else beside it in Also, up to maxAlsoCards. It reports
+// whether d changed.
+func (d *cardData) take(fresh cardData) bool {
+	switch {
+	case d.ActivityID == fresh.ActivityID || slices.Contains(d.Also, fresh.ActivityID):
+		return false
+	case d.ActivityID == "":
+		*d = fresh
+	case len(d.Also) >= maxAlsoCards:
+		return false // every update already goes to this many cards
+	default:
+		d.Also = append(d.Also, fresh.ActivityID)
+	}
+	return true
+}
+
 // maxAlsoCards bounds cardData.Also: each is one more update per change of
 // the request. A card is posted again only when a crash lost its record and
 // someone asked again, so a handful is plenty.
@@ -130,10 +147,10 @@ func (s *Server) postOrphanedCard(ctx context.Context, in *incoming, err error) 
 		return
 	}
 	data.ActivityID = id
-	if b, merr := json.Marshal(data); merr == nil {
-		if aerr := s.cfg.Approvals.AttachCard(ctx, r.ID, b); aerr != nil {
-			s.log.Warn("attaching a request's missing card", "request_id", r.ID, "error", aerr)
-		}
+	// A click on another replica may have found a card meanwhile: the
+	// conditional edit keeps both.
+	if _, _, aerr := s.cfg.Approvals.EditCard(ctx, r.ID, onCardData(func(d *cardData) bool { return d.take(data) })); aerr != nil {
+		s.log.Warn("attaching a request's missing card", "request_id", r.ID, "error", aerr)
 	}
 	s.log.Info("posted the missing card of an open request", "request_id", r.ID)
 }
@@ -424,17 +441,7 @@ func (s *Server) adoptCard(ctx context.Context, in *incoming, r rotation.Approva
 		return r
 	}
 	r, adopted := s.editCard(ctx, r, "attaching the clicked card to the request", func(d *cardData) bool {
-		switch {
-		case d.ActivityID == id || slices.Contains(d.Also, id):
-			return false
-		case d.ActivityID == "":
-			d.Ref, d.ActivityID = in.ref, id
-		case len(d.Also) >= maxAlsoCards:
-			return false // every update already goes to this many cards
-		default:
-			d.Also = append(d.Also, id)
-		}
-		return true
+		return d.take(cardData{Ref: in.ref, ActivityID: id})
 	})
 	if adopted {
 		s.log.Info("request's card recovered from a click", "request_id", r.ID, "activity_id", id)

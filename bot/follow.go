@@ -26,32 +26,37 @@ func (s *Server) follow(ctx context.Context, r rotation.ApprovalRequest, teamsID
 	return r
 }
 
-// editCard changes the card data kept on request r, under the card's lock:
-// edit gets the data as stored (zero when r has none) and reports whether
-// it changed it. It returns r with its card as stored and whether edit's
-// change was stored; a failure to store it is logged under what.
+// editCard changes the card data kept on request r: edit gets the data as
+// stored (zero when r has none) and reports whether it changed it. The
+// store's conditional write makes concurrent edits, from this process or
+// another replica, all land (edit may run more than once); the card's lock
+// keeps this process's edits from racing its own posting of the card. It
+// returns r with its card as stored and whether edit's change was stored;
+// a failure to store it is logged under what.
 func (s *Server) editCard(ctx context.Context, r rotation.ApprovalRequest, what string, edit func(*cardData) bool) (rotation.ApprovalRequest, bool) {
 	unlock := s.lockCard(r.ID)
 	defer unlock()
-	cur, err := s.cfg.Approvals.Get(ctx, r.ID)
-	if err != nil {
-		return r, false
-	}
-	r.Card = cur.Card
-	var d cardData
-	if (len(cur.Card) != 0 && json.Unmarshal(cur.Card, &d) != nil) || !edit(&d) {
-		return r, false
-	}
-	b, err := json.Marshal(d)
-	if err == nil {
-		err = s.cfg.Approvals.AttachCard(ctx, r.ID, b)
-	}
+	cur, changed, err := s.cfg.Approvals.EditCard(ctx, r.ID, onCardData(edit))
 	if err != nil {
 		s.log.Warn(what+" failed", "request_id", r.ID, "error", err)
 		return r, false
 	}
-	r.Card = b
-	return r, true
+	r.Card = cur.Card
+	return r, changed
+}
+
+// onCardData turns an edit of cardData into an edit of the stored card
+// bytes, for Approvals.EditCard. Bytes that do not read as cardData are
+// left as they are.
+func onCardData(edit func(*cardData) bool) func([]byte) ([]byte, bool) {
+	return func(card []byte) ([]byte, bool) {
+		var d cardData
+		if (len(card) != 0 && json.Unmarshal(card, &d) != nil) || !edit(&d) {
+			return card, false
+		}
+		b, err := json.Marshal(d)
+		return b, err == nil
+	}
 }
 
 // supersedeStale ends the other open requests for done's app, which its

@@ -149,6 +149,30 @@ func (a *Approvals) Get(ctx context.Context, id string) (ApprovalRequest, error)
 	return r, err
 }
 
+// EditCard changes the card data kept on request id. edit gets the card as
+// stored (nil when there is none) and returns the new card and whether it
+// changed it. The write is conditional on the request as read; on a
+// conflict (another replica changed the request meanwhile) edit is called
+// again on what is stored now, so concurrent edits all land. It returns
+// the request as stored and whether edit's change was written.
+func (a *Approvals) EditCard(ctx context.Context, id string, edit func(card []byte) ([]byte, bool)) (ApprovalRequest, bool, error) {
+	for range maxDecisionRetries {
+		r, etag, err := a.Store.GetApproval(ctx, id)
+		if err != nil {
+			return r, false, err
+		}
+		card, changed := edit(r.Card)
+		if !changed {
+			return r, false, nil
+		}
+		r.Card = card
+		if _, err = a.Store.UpdateApproval(ctx, r, etag); !errors.Is(err, ErrConflict) {
+			return r, err == nil, err
+		}
+	}
+	return ApprovalRequest{}, false, ErrConflict
+}
+
 // AttachCard records the bot's data about the card showing request id.
 func (a *Approvals) AttachCard(ctx context.Context, id string, card []byte) error {
 	for range maxDecisionRetries {

@@ -378,3 +378,37 @@ func TestNoAuditNoAction(t *testing.T) {
 		t.Fatal("a credential was added without an audit record")
 	}
 }
+
+// TestEditCardKeepsAConcurrentEdit: an edit that loses the race to
+// another (a second replica's, played here by an edit made while the first
+// is between its read and its write) is made again on the newer card, so
+// both land; an edit that changes nothing writes nothing.
+func TestEditCardKeepsAConcurrentEdit(t *testing.T) {
+	e := newApprovalEnv(t)
+	ctx := context.Background()
+	r, err := e.ask(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	got, changed, err := e.ap.EditCard(ctx, r.ID, func(card []byte) ([]byte, bool) {
+		calls++
+		if calls == 1 {
+			if _, ok, err := e.ap.EditCard(ctx, r.ID, func(card []byte) ([]byte, bool) { return append(card, "B"...), true }); err != nil || !ok {
+				t.Fatalf("the other replica's edit: %v %v", ok, err)
+			}
+		}
+		return append(card, "A"...), true
+	})
+	if err != nil || !changed || calls != 2 || string(got.Card) != "BA" {
+		t.Fatalf("EditCard: card %q changed %v after %d calls, err %v; want \"BA\" after 2", got.Card, changed, calls, err)
+	}
+	stored, err := e.ap.Get(ctx, r.ID)
+	if err != nil || string(stored.Card) != "BA" {
+		t.Fatalf("stored card %q %v", stored.Card, err)
+	}
+	_, changed, err = e.ap.EditCard(ctx, r.ID, func(card []byte) ([]byte, bool) { return []byte("ignored"), false })
+	if stored, _ = e.ap.Get(ctx, r.ID); err != nil || changed || string(stored.Card) != "BA" {
+		t.Fatalf("an edit that changes nothing: changed %v, card %q, err %v", changed, stored.Card, err)
+	}
+}
