@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
+	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/bot/command"
 	"github.com/keyturn/keyturn/rotation"
 )
@@ -350,6 +351,15 @@ func (s *Server) updateShared(ctx context.Context, r rotation.ApprovalRequest) {
 	}
 }
 
+// cardGone reports whether the connector refused a card update in a way no
+// retry changes: 404 (the message was deleted, or the conversation is
+// gone) or 403 (the bot was removed from the conversation, or the message
+// is not the bot's).
+func cardGone(err error) bool {
+	var st *connector.StatusError
+	return errors.As(err, &st) && (st.StatusCode == http.StatusNotFound || st.StatusCode == http.StatusForbidden)
+}
+
 // pushCard sends r's card to Teams, under the card's lock, and reports
 // whether nothing is left to send (also when r has no card to update).
 func (s *Server) pushCard(ctx context.Context, r rotation.ApprovalRequest) bool {
@@ -370,6 +380,11 @@ func (s *Server) pushCard(ctx context.Context, r rotation.ApprovalRequest) bool 
 	done := true
 	for _, id := range append([]string{d.ActivityID}, d.Also...) {
 		if err := s.cfg.Sender.UpdateActivity(ctx, d.Ref, id, act); err != nil {
+			if cardGone(err) {
+				// Retrying would get the same answer at every tick.
+				s.log.Info("card update refused for good (message deleted or bot removed); not retried", "request_id", r.ID, "activity_id", id, "error", err)
+				continue
+			}
 			s.log.Warn("card update failed; the scheduler retries it", "request_id", r.ID, "activity_id", id, "error", err)
 			done = false
 		}

@@ -408,3 +408,27 @@ func TestAdoptedCardsAreBounded(t *testing.T) {
 		t.Fatalf("card data after %d adoptions: %+v", maxAlsoCards+3, d)
 	}
 }
+
+// A card update that Teams refuses for good (404: the message was
+// deleted; 403: the bot was removed) is not retried at every tick; one
+// that failed for now (502) is.
+func TestACardTeamsRefusesForGoodIsNotRetried(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.openCard(t, devOID)
+	r := h.onlyRequest(t)
+	for _, c := range []struct {
+		status int
+		done   bool
+	}{{http.StatusNotFound, true}, {http.StatusForbidden, true}, {http.StatusBadGateway, false}} {
+		h.conn.setFault(func(req *http.Request, _ []byte) (*http.Response, error) {
+			if req.Method != http.MethodPut {
+				return nil, nil
+			}
+			return &http.Response{StatusCode: c.status, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+		})
+		if got := h.srv.pushCard(context.Background(), r); got != c.done {
+			t.Errorf("update answered %d: pushCard done %v, want %v", c.status, got, c.done)
+		}
+	}
+	h.conn.setFault(nil)
+}
