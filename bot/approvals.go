@@ -13,8 +13,8 @@ import (
 
 	"github.com/keyturn/keyturn/bot/activity"
 	"github.com/keyturn/keyturn/bot/cards"
-	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/bot/command"
+	"github.com/keyturn/keyturn/bot/connector"
 	"github.com/keyturn/keyturn/rotation"
 )
 
