@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -268,21 +267,8 @@ func (s *Server) onRadarHere(ctx context.Context, in *incoming) answer {
 		return refused()
 	}
 	return s.later(ctx, in, "radar-here", func(ctx context.Context) {
-		ref := in.ref
-		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
-		ref.ActivityID = ""
-		var old radarChannel
-		hadOld := s.cfg.State.Setting(ctx, radarChannelSetting, &old) == nil && old.Ref.ConversationID != ""
-		if hadOld && old.Ref.ConversationID == ref.ConversationID {
-			s.replyText(ctx, in, "This channel is Keyturn's radar channel already.")
-			return
-		}
-		detail := "radar channel set to " + ref.ConversationID
-		if hadOld {
-			detail = "radar channel moved from " + old.Ref.ConversationID + " to " + ref.ConversationID
-		}
-		if err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller), Detail: detail}); err != nil {
-			s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
+		ref, _, ok := s.claimHere(ctx, in, "radar channel", radarChannelSetting)
+		if !ok {
 			return
 		}
 		if err := s.cfg.State.SetSetting(ctx, radarChannelSetting, radarChannel{Ref: ref}); err != nil {

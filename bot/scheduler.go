@@ -41,34 +41,14 @@ func (s *Server) onAuditHere(ctx context.Context, in *incoming) answer {
 		return refused()
 	}
 	return s.later(ctx, in, "audit-here", func(ctx context.Context) {
-		ref := in.ref
-		ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
-		ref.ActivityID = ""
-		var old auditChannel
-		err := s.cfg.State.Setting(ctx, auditChannelSetting, &old)
-		if err != nil && !errors.Is(err, rotation.ErrNotFound) {
-			s.log.Error("reading the audit channel failed", "request_id", in.rid, "error", err)
-			s.replyText(ctx, in, userMessage(err, in.rid))
+		ref, old, ok := s.claimHere(ctx, in, "audit channel", auditChannelSetting)
+		if !ok {
 			return
 		}
-		hadOld := err == nil && old.Ref.ConversationID != ""
-		if hadOld && old.Ref.ConversationID == ref.ConversationID {
-			s.replyText(ctx, in, "This channel is Keyturn's audit channel already.")
-			return
-		}
-		detail := "audit channel set to " + ref.ConversationID
-		if hadOld {
-			detail = "audit channel moved from " + old.Ref.ConversationID + " to " + ref.ConversationID
-		}
-		err = s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller), Detail: detail})
-		if err != nil {
-			s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
-			return
-		}
+		var err error
 		next := auditChannel{Ref: ref}
-		if hadOld {
-			prev := old.Ref
-			next.Moved, next.By = &prev, actor(in.caller)
+		if old != nil {
+			next.Moved, next.By = old, actor(in.caller)
 		} else {
 			err = s.startCursorAtHead(ctx)
 		}
@@ -103,6 +83,44 @@ func (s *Server) hereRefused(ctx context.Context, in *incoming, a rotation.Actio
 		}
 	}
 	return nil
+}
+
+// claimHere is the shared part of "audit here" and "radar here", once
+// hereRefused let the command through: this conversation's reference (new
+// messages, not this thread), the setting's current channel, the answer when
+// it is this one already, and the audited change, recorded before the
+// caller stores it. It returns the new reference and the old one (nil when
+// there was none); false when it has answered and the caller must stop.
+func (s *Server) claimHere(ctx context.Context, in *incoming, what, setting string) (activity.ConversationReference, *activity.ConversationReference, bool) {
+	ref := in.ref
+	ref.ConversationID, _, _ = strings.Cut(ref.ConversationID, ";") // post as new messages, not in this thread
+	ref.ActivityID = ""
+	var cur struct {
+		Ref activity.ConversationReference `json:"ref"`
+	}
+	err := s.cfg.State.Setting(ctx, setting, &cur)
+	if err != nil && !errors.Is(err, rotation.ErrNotFound) {
+		s.log.Error("reading the "+what+" failed", "request_id", in.rid, "error", err)
+		s.replyText(ctx, in, userMessage(err, in.rid))
+		return ref, nil, false
+	}
+	var old *activity.ConversationReference
+	if err == nil && cur.Ref.ConversationID != "" {
+		old = &cur.Ref
+	}
+	if old != nil && old.ConversationID == ref.ConversationID {
+		s.replyText(ctx, in, "This channel is Keyturn's "+what+" already.")
+		return ref, nil, false
+	}
+	detail := what + " set to " + ref.ConversationID
+	if old != nil {
+		detail = what + " moved from " + old.ConversationID + " to " + ref.ConversationID
+	}
+	if err := s.cfg.Audit.Record(ctx, rotation.Event{Type: rotation.EventConfigChanged, Actor: actor(in.caller), Detail: detail}); err != nil {
+		s.replyText(ctx, in, userMessage(fmt.Errorf("%w: %w", rotation.ErrAuditFailed, err), in.rid))
+		return ref, nil, false
+	}
+	return ref, old, true
 }
 
 // startCursorAtHead makes the first audit channel start with the record
