@@ -117,14 +117,7 @@ func TestRestartSettlesInterruptedRotationAndItsCard(t *testing.T) {
 // request: the rotation runs exactly once and the card reaches "done".
 func TestSchedulerStartsApprovedRequestsExactlyOnce(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the approval card, attached", func() bool {
-		r := h.onlyRequest(t)
-		return len(h.conn.all()) == 1 && len(r.Card) > 0
-	})
-	r := h.onlyRequest(t)
+	r := h.requestWithCard(t)
 	_, run, err := h.srv.cfg.Approvals.Approve(context.Background(), rotation.Vote{
 		Caller: rotation.Principal{ObjectID: adminOID}, TenantID: r.TenantID, RequestID: r.ID, Digest: r.Digest, Conversation: r.Conversation})
 	if err != nil || !run {
@@ -277,17 +270,7 @@ func TestSingleProcessSettlesADeadRunnerAtOnce(t *testing.T) {
 // follows the request to the end.
 func TestAClickRecoversALostCardReference(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the approval card, attached", func() bool {
-		r := h.onlyRequest(t)
-		return len(h.conn.all()) == 1 && len(r.Card) > 0
-	})
-	r := h.onlyRequest(t)
-	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil { // the lost write
-		t.Fatal(err)
-	}
+	r := h.requestWithoutCard(t) // the lost write
 	card := h.conn.all()[0]
 	cardID := "act-1"
 	if card.Method != http.MethodPost {
@@ -351,16 +334,25 @@ func TestAClickOnAnUnrecordedCardBringsItAlong(t *testing.T) {
 	waitFor(t, "both cards to follow the rotation", func() bool { return h.cardRotated(first) && h.cardRotated(second) })
 }
 
+// requestWithCard has the developer ask for a rotation and returns the
+// request once its approval card is posted and attached.
+func (h *harness) requestWithCard(t *testing.T) rotation.ApprovalRequest {
+	t.Helper()
+	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the approval card, attached", func() bool {
+		return len(h.conn.all()) == 1 && len(h.onlyRequest(t).Card) > 0
+	})
+	return h.onlyRequest(t)
+}
+
 // requestWithoutCard has the developer ask for a rotation and then loses
 // the request's record of its card, as a process that stopped before
 // writing it (or before posting the card) would have.
 func (h *harness) requestWithoutCard(t *testing.T) rotation.ApprovalRequest {
 	t.Helper()
-	if code, _ := h.sendSigned(as(t, fixture(t, "activity/channel_mention.json"), devOID)); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the approval card, attached", func() bool { return len(h.onlyRequest(t).Card) > 0 })
-	r := h.onlyRequest(t)
+	r := h.requestWithCard(t)
 	if err := h.srv.cfg.Approvals.AttachCard(context.Background(), r.ID, nil); err != nil {
 		t.Fatal(err)
 	}
