@@ -192,16 +192,8 @@ func TestDoctorBadInput(t *testing.T) {
 
 func TestDoctorConfigFromThePolicy(t *testing.T) {
 	env := doctorEnv(t)
-	getenv := envOf(env)
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scfg, err := loadServeConfig(getenv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := loadStateConfig(getenv)
+	cfg, scfg := serveConfigs(t, env)
+	sc, err := loadStateConfig(envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,15 +295,7 @@ func TestAzureProbesBotMetadata(t *testing.T) {
 	env := doctorEnv(t)
 	env["MicrosoftAppType"] = "UserAssignedMSI"
 	env["BotOpenIdMetadata"] = iss.MetadataURL()
-	getenv := envOf(env)
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scfg, err := loadServeConfig(getenv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, scfg := serveConfigs(t, env)
 	log := slog.New(slog.DiscardHandler)
 	p := azureProbes(context.Background(), doctorSetup{cfg: cfg, serve: scfg, state: stateConfig{Kind: storeBolt}}, log)
 	if p.OpenID == nil || p.Connector == nil || p.Tokens == nil || p.Principals == nil || p.Vaults == nil || p.Resources == nil || p.Store == nil {
@@ -326,9 +310,23 @@ func TestAzureProbesBotMetadata(t *testing.T) {
 		t.Errorf("metadata down: %v, want the status", err)
 	}
 	env["MicrosoftAppId"] = ""
-	getenv = envOf(env)
-	scfg, _ = loadServeConfig(getenv, cfg)
+	cfg, scfg = serveConfigs(t, env)
 	if p := azureProbes(context.Background(), doctorSetup{cfg: cfg, serve: scfg, state: stateConfig{Kind: storeBolt}}, log); p.OpenID != nil || p.Connector != nil {
 		t.Error("emulator mode built bot probes")
 	}
+}
+
+// serveConfigs loads the configuration and serve's configuration from env.
+func serveConfigs(t *testing.T, env map[string]string) (config, serveConfig) {
+	t.Helper()
+	getenv := envOf(env)
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scfg, err := loadServeConfig(getenv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, scfg
 }
