@@ -16,14 +16,7 @@ import (
 // audit record reaches the channel once it answers again, in order.
 func TestAuditChannelLosesNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{direct: true})
-	here := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "text", "<at>Keyturn</at> audit here")
-	if code, _ := h.sendSigned(here); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the confirmation", func() bool { return len(h.conn.all()) == 1 })
-	if !strings.Contains(h.conn.all()[0].Raw, "audit channel") {
-		t.Fatalf("reply %s", h.conn.all()[0].Raw)
-	}
+	h.firstReply(t, withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "text", "<at>Keyturn</at> audit here"), "audit channel")
 	rotate := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "id", "second-message")
 	if code, _ := h.sendSigned(rotate); code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -134,10 +127,7 @@ func groupChat(t *testing.T, body []byte) []byte {
 func TestMovingTheAuditChannelSkipsNothing(t *testing.T) {
 	h := newHarness(t, harnessOpts{direct: true})
 	here := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "text", "<at>Keyturn</at> audit here")
-	if code, _ := h.sendSigned(here); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the confirmation", func() bool { return len(h.conn.all()) == 1 })
+	h.firstReply(t, here, "")
 	h.srv.tick(context.Background()) // the channel receives its first records
 	rotate := withField(t, as(t, fixture(t, "activity/channel_mention.json"), adminOID), "id", "second-message")
 	if code, _ := h.sendSigned(rotate); code != http.StatusOK {
@@ -201,19 +191,25 @@ func TestMovingTheAuditChannelSkipsNothing(t *testing.T) {
 // personal chat is refused in words, audited, and changes nothing.
 func TestAuditChannelIsNeverAOneToOneChat(t *testing.T) {
 	h := newHarness(t, harnessOpts{direct: true})
-	here := withField(t, as(t, fixture(t, "activity/b_personal_message.msdocs.json"), adminOID), "text", "audit here")
-	if code, _ := h.sendSigned(here); code != http.StatusOK {
-		t.Fatalf("status %d", code)
-	}
-	waitFor(t, "the refusal", func() bool { return len(h.conn.all()) == 1 })
-	if !strings.Contains(h.conn.all()[0].Raw, "team channel or a group chat") {
-		t.Fatalf("reply %s", h.conn.all()[0].Raw)
-	}
+	h.firstReply(t, withField(t, as(t, fixture(t, "activity/b_personal_message.msdocs.json"), adminOID), "text", "audit here"), "team channel or a group chat")
 	var ch auditChannel
 	if err := h.state.Setting(context.Background(), auditChannelSetting, &ch); err == nil {
 		t.Fatalf("a personal chat became the audit channel: %+v", ch)
 	}
 	if types := h.audit.Types(); len(types) != 1 || types[0] != rotation.EventDenied {
 		t.Fatalf("audit %v, want one denial", types)
+	}
+}
+
+// firstReply sends msg, waits for the bot's first post in this harness and
+// requires it to contain want (when not empty).
+func (h *harness) firstReply(t *testing.T, msg []byte, want string) {
+	t.Helper()
+	if code, _ := h.sendSigned(msg); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(t, "the reply", func() bool { return len(h.conn.all()) == 1 })
+	if !strings.Contains(h.conn.all()[0].Raw, want) {
+		t.Fatalf("reply %s, want %q in it", h.conn.all()[0].Raw, want)
 	}
 }
